@@ -1,0 +1,74 @@
+"""The `pmm` command: thin shells over the services, one sub-command group per layer."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pmm import __version__
+from pmm.errors import PmmError
+from pmm.framework.cli import app as framework_app
+from pmm.i18n import _, set_language
+
+app = typer.Typer(
+    name="pmm",
+    help="customs-pmm: the WCO Performance Measurement Mechanism as a platform.\n\n"
+    "Start with `pmm framework list`, then `pmm framework show wco-pmm-v1`.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", envvar="PMM_LANG", help="Language of messages: en or fr."),
+    ] = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if lang is not None:
+        try:
+            set_language(lang)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    if version:
+        typer.echo(f"customs-pmm {__version__}")
+        raise typer.Exit()
+
+
+app.add_typer(framework_app, name="framework")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command and return its exit code.
+
+    User errors print their lines; unexpected ones print one line, not a traceback (set
+    PMM_DEBUG=1 to see it). Tests call this with an argument list.
+    """
+    try:
+        app(args=argv, prog_name="pmm", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except PmmError as exc:
+        for line in exc.lines:
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except Exception as exc:
+        if os.environ.get("PMM_DEBUG"):
+            raise
+        message = _("Internal error: {error}. Set PMM_DEBUG=1 for details, and please report it.")
+        err.print(message.format(error=f"{type(exc).__name__}: {exc}"), markup=False,
+                  highlight=False, soft_wrap=True)
+        return 70
+    return 0
+
+
+def entry() -> None:
+    sys.exit(run())
