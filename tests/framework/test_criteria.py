@@ -1,4 +1,4 @@
-"""`pmm framework validate`: the shipped catalogue passes; broken copies fail, one line per defect."""
+"""`pmm framework validate`: the shipped catalogue passes; broken copies fail with one line each."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,14 +33,14 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 
 
-class ShowFormat(str, Enum):
+class ShowFormat(StrEnum):
     summary = "summary"
     json = "json"
     yaml = "yaml"
     md = "md"
 
 
-class DiffFormat(str, Enum):
+class DiffFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"

@@ -1,0 +1,119 @@
+"""KPI values: every KPI of a framework, evaluated for every member of a cycle at once.
+
+Submitted data items are the only truth; this turns them into KPI values, vectorised over members
+(one numpy column per data-item reference). A value that is not applicable, not available or not
+computable keeps its reason through every later step.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from pmm.framework.formula import Ref, Values, evaluate, parse
+from pmm.framework.model import KPI, Framework
+
+COLUMNS = ["member", "kpi", "variant", "breakdown", "value", "status", "reason"]
+ITEM_COLUMNS = ["member", "data_item", "year", "breakdown", "value", "status"]
+STATUS_COLUMNS = ["member", "kpi", "status", "note"]
+
+
+def breakdown_text(pairs: tuple[tuple[str, str], ...] | dict[str, str]) -> str:
+    """The exchange form of a breakdown: `key=value` pairs in key order joined by `;`."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return ";".join(f"{k}={v}" for k, v in sorted(items))
+
+
+class _Columns:
+    """Data-item columns over members, looked up by formula reference."""
+
+    def __init__(self, fw: Framework, items: pd.DataFrame, members: list[str], year: int) -> None:
+        self.fw, self.year, self.members = fw, year, members
+        position = pd.Index(members)
+        items = items[items["member"].isin(members)]
+        self.values: dict[tuple[str, int, str], np.ndarray] = {}
+        self.unavailable: dict[tuple[str, int, str], np.ndarray] = {}
+        keys = ["data_item", "year", "breakdown"]
+        for key, group in items.groupby(keys, sort=False):
+            rows = position.get_indexer(group["member"])
+            column = np.full(len(members), np.nan)
+            column[rows] = pd.to_numeric(group["value"], errors="coerce").to_numpy(float)
+            self.values[(str(key[0]), int(key[1]), str(key[2]))] = column
+            flagged = np.zeros(len(members), dtype=bool)
+            flagged[rows] = (group["status"] == "not_available").to_numpy()
+            self.unavailable[(str(key[0]), int(key[1]), str(key[2]))] = flagged
+
+    def resolve(self, ref: Ref) -> Values:
+        key = (ref.item, self.year + ref.year, breakdown_text(ref.breakdown))
+        column = self.values.get(key)
+        n = len(self.members)
+        if column is None:
+            return Values.missing(n, f"missing: {ref}")
+        reason = np.full(n, None, dtype=object)
+        reason[np.isnan(column)] = f"missing: {ref}"
+        reason[self.unavailable[key]] = f"not available: {ref}"
+        return Values(column, reason)
+
+    def expand(self, ref: Ref) -> list[Ref]:
+        fixed = [(k, v) for k, v in ref.breakdown if v != "*"]
+        keys = ref.wildcard_keys
+        choices = [self.fw.breakdown(k).values for k in keys]
+        return [Ref(ref.item, ref.year, tuple(sorted(fixed + list(zip(keys, combo, strict=True)))))
+                for combo in itertools.product(*choices)]
+
+
+def kpi_variants(kpi: KPI, fw: Framework) -> list[tuple[str, str, object]]:
+    """(variant, breakdown text, expression) for the headline, each variant, each breakdown."""
+    bases = [("", parse(kpi.formula))] + [(name, parse(f)) for name, f in kpi.variants.items()]
+    out: list[tuple[str, str, object]] = []
+    for name, expr in bases:
+        out.append((name, "", expr))
+        for key in kpi.breakdowns:
+            for value in fw.breakdown(key).values:
+                out.append((name, f"{key}={value}", expr.with_breakdown({key: value})))
+    return out
+
+
+def kpi_values(fw: Framework, items: pd.DataFrame, statuses: pd.DataFrame, year: int,
+               members: list[str] | None = None) -> pd.DataFrame:
+    """Evaluate every KPI for every member.
+
+    `items`: member, data_item, year (calendar year), breakdown, value, status
+    (`reported` | `not_available`). `statuses`: member, kpi, status (`reported`,
+    `not_applicable`, `not_available`), note. Returns one row per member, KPI, variant and
+    breakdown: value (NaN unless status is `ok`), status (`ok`, `not_applicable`,
+    `not_available`, `not_computable`) and reason.
+    """
+    if members is None:
+        members = sorted(set(items["member"]) | set(statuses["member"]))
+    columns = _Columns(fw, items, members, year)
+    declared = statuses.set_index(["member", "kpi"]) if len(statuses) else None
+    frames = []
+    for kpi in fw.kpis:
+        status = np.full(len(members), "reported", dtype=object)
+        note = np.full(len(members), "", dtype=object)
+        if declared is not None:
+            mine = statuses[statuses["kpi"] == kpi.code]
+            where = pd.Index(members).get_indexer(mine["member"])
+            keep = where >= 0
+            status[where[keep]] = mine["status"].to_numpy()[keep]
+            note[where[keep]] = mine["note"].fillna("").to_numpy()[keep]
+        for variant, breakdown, expr in kpi_variants(kpi, fw):
+            result = evaluate(expr, columns.resolve, len(members), columns.expand)
+            out_status = np.where(result.computable, "ok", "not_computable").astype(object)
+            reason = result.reason.copy()
+            reason[result.computable] = ""
+            for declared_status in ("not_applicable", "not_available"):
+                hit = status == declared_status
+                out_status[hit] = declared_status
+                label = declared_status.replace("_", " ")
+                reason[hit] = [f"{label}: {n}" if n else label for n in note[hit]]
+            value = np.where(out_status == "ok", result.value, np.nan)
+            frames.append(pd.DataFrame({
+                "member": members, "kpi": kpi.code, "variant": variant, "breakdown": breakdown,
+                "value": value, "status": out_status, "reason": reason}))
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    return pd.concat(frames, ignore_index=True)[COLUMNS]
