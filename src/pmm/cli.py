@@ -13,6 +13,7 @@ from pmm import __version__
 from pmm.errors import PmmError
 from pmm.framework.cli import app as framework_app
 from pmm.i18n import _, set_language
+from pmm.members.cli import app as members_app
 
 app = typer.Typer(
     name="pmm",
@@ -44,6 +45,7 @@ def main(
 
 
 app.add_typer(framework_app, name="framework")
+app.add_typer(members_app, name="members")
 
 
 def run(argv: list[str] | None = None) -> int:

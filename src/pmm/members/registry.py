@@ -135,10 +135,10 @@ def member(iso3: str) -> Member:
         return found
     raise PmmError(_("Unknown WCO Member code {value!r}: expected the ISO 3166-1 alpha-3 code of "
                      "one of the {n} Members (Kosovo: XKX).").format(value=iso3, n=len(_index()))
-                   + _suggest(iso3))
+                   + did_you_mean(iso3))
 
 
-def _suggest(text: str) -> str:
+def did_you_mean(text: str) -> str:
     """' Did you mean ...?' from close codes and from names that match the text."""
     index = _index()
     query = text.strip()

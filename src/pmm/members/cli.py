@@ -1,0 +1,122 @@
+"""`pmm members ...`: list and show WCO Members, and show peer groups."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pmm.errors import PmmError
+from pmm.i18n import _, language
+from pmm.members.groups import DIMENSIONS, load_groups, peer_groups
+from pmm.members.model import ADMIN_TYPES, GEOGRAPHIES, INCOME_GROUPS, REGIONS, Label, Member
+from pmm.members.registry import load_members, member
+
+app = typer.Typer(help="WCO Member administrations (region, income group, geography, "
+                  "administration type, sources) and peer groups.", no_args_is_help=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _label(vocabulary: dict[str, Label], code: str) -> str:
+    return vocabulary[code].get(language())
+
+
+def _pick(option: str, value: str | None, vocabulary: dict[str, Label]) -> str | None:
+    if value is not None and value not in vocabulary:
+        raise PmmError(_("{option} {value}: unknown code; expected one of: {expected}").format(
+            option=option, value=value, expected=", ".join(vocabulary)))
+    return value
+
+
+@app.command("list")
+def list_(
+    region: Annotated[str | None, typer.Option(help="Only this region: "
+                                               + ", ".join(REGIONS))] = None,
+    income: Annotated[str | None, typer.Option(help="Only this income group: "
+                                               + ", ".join(INCOME_GROUPS))] = None,
+    geography: Annotated[str | None, typer.Option(help="Only this geography: "
+                                                  + ", ".join(GEOGRAPHIES))] = None,
+    admin_type: Annotated[str | None, typer.Option(help="Only this administration type: "
+                                                   + ", ".join(ADMIN_TYPES))] = None,
+    csv_output: Annotated[bool, typer.Option("--csv", help="Write CSV (codes) to stdout.")]
+    = False,
+) -> None:
+    """List the WCO Members, optionally filtered."""
+    wanted = {"region": _pick("--region", region, REGIONS),
+              "income_group": _pick("--income", income, INCOME_GROUPS),
+              "geography": _pick("--geography", geography, GEOGRAPHIES),
+              "admin_type": _pick("--admin-type", admin_type, ADMIN_TYPES)}
+    rows = [m for m in load_members()
+            if all(v is None or getattr(m, k) == v for k, v in wanted.items())]
+    if csv_output:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["iso3", "name", "region", "income_group", "geography", "admin_type",
+                         "confirmed"])
+        writer.writerows([m.iso3, m.name, m.region, m.income_group, m.geography, m.admin_type,
+                          "yes" if m.confirmed else "no"] for m in rows)
+        return
+    table = Table(title=_("WCO Members ({n})").format(n=len(rows)), title_justify="left")
+    for column in (_("code"), _("name"), _("region"), _("income group"), _("geography"),
+                   _("administration type"), _("confirmed")):
+        table.add_column(column)
+    for m in rows:
+        table.add_row(m.iso3, m.name, m.region, _label(INCOME_GROUPS, m.income_group),
+                      _label(GEOGRAPHIES, m.geography), _label(ADMIN_TYPES, m.admin_type),
+                      _("yes") if m.confirmed else _("no"))
+    out.print(table)
+
+
+@app.command()
+def show(iso3: Annotated[str, typer.Argument(help="ISO 3166-1 alpha-3 code, e.g. KEN.")]) -> None:
+    """Show one Member with the source of every value."""
+    m: Member = member(iso3)
+    yes_no = {True: _("yes"), False: _("no"), None: _("unknown")}
+    out.print(f"[bold]{m.name}[/bold] ({m.iso3})")
+    for label, value in (
+        (_("English name"), m.name_en),
+        (_("French name"), m.name_fr),
+        (_("WCO region"), f"{m.region}: {_label(REGIONS, m.region)}"),
+        (_("Income group"), f"{_label(INCOME_GROUPS, m.income_group)} ({m.income_fy})"),
+        (_("Geography"), f"{_label(GEOGRAPHIES, m.geography)} ("
+                         + _("landlocked: {a}, small island developing State: {b}").format(
+                             a=yes_no[m.landlocked], b=yes_no[m.sids]) + ")"),
+        (_("Administration type"), _label(ADMIN_TYPES, m.admin_type)
+         + (f" ({m.administration})" if m.administration else "")),
+        (_("Confirmed"), yes_no[m.confirmed] + (
+            " (" + _("background knowledge: {fields}").format(fields=", ".join(m.unconfirmed))
+            + ")" if m.unconfirmed else "")),
+    ):
+        out.print(f"{label}: {value}", markup=False)
+    if m.notes:
+        out.print(f"{_('Notes')}: {m.notes}", markup=False)
+    out.print(_("Sources:"))
+    for s in m.sources:
+        flag = "" if s.confirmed else " [" + _("not confirmed") + "]"
+        out.print(f"  {s.field}{flag}: {s.source}", markup=False)
+
+
+@app.command()
+def groups(
+    by: Annotated[str, typer.Option(help="region, income, geography or admin_type.")] = "region",
+    file: Annotated[Path | None, typer.Option(
+        "--file", help="User-defined groups: CSV (group,iso3) or YAML (group: [codes]); "
+        "checked and shown instead of --by.")] = None,
+) -> None:
+    """Show peer groups: the Members of each group."""
+    if file is not None:
+        result, labels = load_groups(file), {}
+    else:
+        result = peer_groups(by)
+        labels = {code: label.get(language()) for code, label in DIMENSIONS[by][1].items()}
+    table = Table(title=_("Peer groups ({n} Members)").format(
+        n=len({c for codes in result.values() for c in codes})), title_justify="left")
+    for column in (_("group"), _("name"), _("Members"), _("codes")):
+        table.add_column(column)
+    for code, members in result.items():
+        table.add_row(code, labels.get(code, ""), str(len(members)), " ".join(members))
+    out.print(table)
