@@ -66,26 +66,33 @@ def peer_groups(by: str, members: Iterable[str | Member] | None = None) -> dict[
     return {code: sorted(set(codes)) for code, codes in groups.items() if codes}
 
 
-def _check_counts(values: np.ndarray, labels: list[str]) -> None:
-    bad = [f"{label}: {value!r}" for label, value in zip(labels, values, strict=True)
-           if not math.isfinite(value) or value < 0]
-    if bad:
-        raise PmmError(*(_("Number of declarations {item}: expected a number ≥ 0").format(item=b)
-                         for b in bad))
+def _counts(values: Iterable[object], labels: Iterable[str]) -> np.ndarray:
+    """Declaration counts as floats; every value that is not a number ≥ 0 is reported."""
+    counts, errors = [], []
+    for label, value in zip(labels, values, strict=True):
+        try:
+            count = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            count = math.nan
+        if not math.isfinite(count) or count < 0:
+            errors.append(_("Number of declarations{of}: {value!r}: expected a number ≥ 0")
+                          .format(of=f" ({label})" if label else "", value=value))
+        counts.append(count)
+    if errors:
+        raise PmmError(*errors)
+    return np.array(counts, dtype=float)
 
 
 def size_band(declarations: float) -> str:
     """The size band (`small`, `medium`, `large`, `very_large`) of a yearly declaration count."""
-    value = np.array([float(declarations)])
-    _check_counts(value, ["value"])
-    return list(SIZE_BANDS)[int(np.searchsorted(SIZE_THRESHOLDS, value, side="right")[0])]
+    count = _counts([declarations], [""])
+    return list(SIZE_BANDS)[int(np.searchsorted(SIZE_THRESHOLDS, count, side="right")[0])]
 
 
 def size_groups(declarations: Mapping[str, float]) -> dict[str, list[str]]:
     """Group Members by the size band of their declaration counts ({iso3: count})."""
     members = _codes(declarations)
-    counts = np.array([float(v) for v in declarations.values()], dtype=float)
-    _check_counts(counts, [m.iso3 for m in members])
+    counts = _counts(declarations.values(), [m.iso3 for m in members])
     bands = np.searchsorted(SIZE_THRESHOLDS, counts, side="right")
     names = list(SIZE_BANDS)
     groups: dict[str, list[str]] = {name: [] for name in names}
