@@ -80,6 +80,10 @@ class FormulaError(PmmError):
         super().__init__(line)
 
 
+def _short(token: str) -> str:
+    return str(token) if len(token) <= 24 else token[:20] + "…"
+
+
 class _Fail(Exception):
     """Raised while parsing, where the text is not at hand; `parse` makes it a FormulaError."""
 
@@ -403,7 +407,8 @@ class _Build(Transformer):
 
     def number(self, tok: Token) -> Num:
         if not np.isfinite(value := float(tok)):
-            raise _Fail(tok.start_pos, _("number {number} is too large").format(number=tok))
+            raise _Fail(tok.start_pos, _("number {number} is too large").format(
+                number=_short(tok)))
         return Num(value)
 
     def pair(self, key: Token, value: Token) -> tuple[Token, str]:
@@ -503,7 +508,7 @@ def _syntax_error(text: str, e: UnexpectedInput) -> FormulaError:
         pos = e.pos_in_stream
         what = _("unexpected {token}").format(token=repr(text[pos]))
     elif isinstance(e, UnexpectedToken) and e.token.type != "$END":
-        pos, what = e.token.start_pos, _("unexpected {token}").format(token=repr(str(e.token)))
+        pos, what = e.token.start_pos, _("unexpected {token}").format(token=repr(_short(e.token)))
     else:
         pos, what = len(text), _("unexpected end of formula")
     return FormulaError(text, pos, what, _expected(names))
@@ -530,4 +535,9 @@ def parse(text: str) -> Expr:
         raise FormulaError(text, f.pos, f.reason, f.expected) from None
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
+    if len(canonical := str(expr)) > MAX_LENGTH:  # so that parse(str(e)) == e always holds
+        raise FormulaError(text, None, _(
+            "written in canonical form, with spaces around operators, the formula is {length} "
+            "characters long; at most {limit} are allowed").format(
+            length=f"{len(canonical):,}", limit=f"{MAX_LENGTH:,}"))
     return expr
