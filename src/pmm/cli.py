@@ -14,6 +14,7 @@ from pmm.errors import PmmError
 from pmm.framework.cli import app as framework_app
 from pmm.i18n import _, set_language
 from pmm.members.cli import app as members_app
+from pmm.scoring.cli import app as composite_app
 
 app = typer.Typer(
     name="pmm",
@@ -46,6 +47,7 @@ def main(
 
 app.add_typer(framework_app, name="framework")
 app.add_typer(members_app, name="members")
+app.add_typer(composite_app, name="composite")
 
 
 def run(argv: list[str] | None = None) -> int:
