@@ -1,0 +1,615 @@
+"""`pmm cycle|submission|review ...`, `pmm audit`, `pmm demo` (and the store's `db`, `user`).
+
+Thin shells: each command opens one transaction, calls the services and prints the outcome.
+Changes name their actor with `--as USER` (or PMM_USER); the role checks are the services'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pmm.errors import PmmError
+from pmm.i18n import _
+from pmm.store.cli import DatabaseUrl, audit, db_app, user_app
+from pmm.store.engine import transaction
+
+app = typer.Typer()
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.command("audit")(audit)
+cycle_app = typer.Typer(help="Cycles: create, open, close, list, show.", no_args_is_help=True)
+submission_app = typer.Typer(help="A member's submission: template, import, export, check, "
+                                  "submit and the rest of the workflow.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Evidence files attached to a submission.", no_args_is_help=True)
+review_app = typer.Typer(help="Peer review: assign, start, findings, request changes, complete.",
+                         no_args_is_help=True)
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(submission_app, name="submission")
+submission_app.add_typer(evidence_app, name="evidence")
+app.add_typer(review_app, name="review")
+
+As = Annotated[str | None, typer.Option("--as", envvar="PMM_USER", show_envvar=True,
+                                        help="The user acting (recorded in the audit trail).")]
+CycleYear = Annotated[int, typer.Option("--cycle", help="The cycle, named by its reporting "
+                                                        "year T (e.g. 2024).")]
+Member = Annotated[str, typer.Option("--member", help="ISO 3166-1 alpha-3 code, e.g. FRA.")]
+Version = Annotated[int | None, typer.Option(
+    "--expect-version", help="Refuse (conflict) unless the submission is still at this version.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
+Lang = Annotated[str | None, typer.Option("--lang", help="en or fr (default: PMM_LANG or en).")]
+
+
+def _date(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise PmmError(_("{option} {value!r}: expected a date as YYYY-MM-DD").format(
+            option=option, value=text)) from None
+
+
+# ---------------------------------------------------------------- cycles
+
+@cycle_app.command("create")
+def cycle_create(
+    year: Annotated[int, typer.Argument(help="Reporting year T.")],
+    opens: Annotated[str, typer.Option("--opens", help="Opening date (YYYY-MM-DD, UTC).")],
+    closes: Annotated[str, typer.Option("--closes", help="Closing date, inclusive.")],
+    framework: Annotated[str, typer.Option("--framework", help="Shipped id or path.")] =
+    "wco-pmm-v1",
+    actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Create a cycle reporting on YEAR (planned until opened)."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.cycles import create_cycle
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        cycle = create_cycle(session, who, year, framework, _date(opens, "--opens"),
+                             _date(closes, "--closes"))
+        typer.echo(_("Created cycle {year} ({fw}, {opens} to {closes}), planned.").format(
+            year=cycle.year, fw=cycle.framework_id, opens=cycle.opens_on,
+            closes=cycle.closes_on))
+
+
+@cycle_app.command("open")
+def cycle_open(year: Annotated[int, typer.Argument(help="Reporting year T.")],
+               reason: Reason = "", actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Open a cycle for submissions (re-opening a closed one needs --reason)."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.cycles import set_state
+
+    with transaction(database_url) as session:
+        set_state(session, actor_for(session, actor), year, "open", reason=reason)
+    typer.echo(_("Cycle {year} is open.").format(year=year))
+
+
+@cycle_app.command("close")
+def cycle_close(year: Annotated[int, typer.Argument(help="Reporting year T.")],
+                reason: Reason = "", actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Close a cycle: members can no longer change or submit data."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.cycles import set_state
+
+    with transaction(database_url) as session:
+        set_state(session, actor_for(session, actor), year, "closed", reason=reason)
+    typer.echo(_("Cycle {year} is closed.").format(year=year))
+
+
+@cycle_app.command("list")
+def cycle_list(database_url: DatabaseUrl = None) -> None:
+    """List cycles: year, framework, dates, state, submissions."""
+    from pmm.assessment.cycles import list_cycles
+    from pmm.assessment.tables import cycle_submissions
+
+    with transaction(database_url) as session:
+        cycles = list_cycles(session)
+        if not cycles:
+            typer.echo(_("No cycles yet: create one with `pmm cycle create`."))
+        for c in cycles:
+            n = len(cycle_submissions(session, c.year))
+            typer.echo(f"{c.year}\t{c.framework_id}\t{c.opens_on}..{c.closes_on}\t{c.state}\t"
+                       + _("{n} submissions").format(n=n))
+
+
+@cycle_app.command("show")
+def cycle_show(year: Annotated[int, typer.Argument(help="Reporting year T.")],
+               database_url: DatabaseUrl = None) -> None:
+    """A cycle and the workflow state of each member's submission."""
+    from pmm.assessment.cycles import get_cycle
+    from pmm.assessment.tables import cycle_submissions
+
+    with transaction(database_url) as session:
+        c = get_cycle(session, year)
+        subs = cycle_submissions(session, year)
+    typer.echo(_("Cycle {year}: framework {fw}, {opens} to {closes}, {state}").format(
+        year=c.year, fw=c.framework_id, opens=c.opens_on, closes=c.closes_on, state=c.state))
+    if not subs.empty:
+        counts = subs["state"].value_counts()
+        typer.echo("  " + ", ".join(f"{s}: {n}" for s, n in counts.items()))
+    for r in subs.itertuples(index=False):
+        typer.echo(f"  {r.member}\t{r.state}\t" + _("revision {rev}, version {ver}").format(
+            rev=r.revision, ver=r.version))
+
+
+# ---------------------------------------------------------------- submissions
+
+def _read_access(session, actor: str | None, sub) -> None:  # type: ignore[no-untyped-def]
+    """Reading through the CLI is an operator's right; with --as, the user's rights apply."""
+    if actor is None or sub is None:
+        return
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.submissions import can_see
+    from pmm.errors import PermissionDenied
+
+    who = actor_for(session, actor)
+    if not can_see(session, who, sub):
+        raise PermissionDenied(_("{user} ({role}) may not read {member}'s submission").format(
+            user=who.username, role=who.role, member=sub.member))
+
+
+@submission_app.command("export")
+def submission_export(
+    cycle: CycleYear, member: Member,
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="File to write (csv: default stdout).")]
+    = None,
+    lang: Lang = None, actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Export a submission as the exchange CSV or as the filled workbook."""
+    from pmm.assessment.cycles import framework_of, get_cycle
+    from pmm.assessment.exchange import export_csv
+    from pmm.assessment.submissions import find_submission
+    from pmm.store.users import check_member
+
+    if fmt not in ("csv", "xlsx"):
+        raise PmmError(_("--format {fmt!r}: expected csv or xlsx").format(fmt=fmt))
+    if fmt == "xlsx":
+        if output is None:
+            raise PmmError(_("--format xlsx needs -o FILE.xlsx"))
+        _write_workbook(cycle, member, output, lang, actor, database_url)
+        return
+    with transaction(database_url) as session:
+        c = get_cycle(session, cycle)
+        sub = find_submission(session, c, check_member(member))
+        _read_access(session, actor, sub)
+        text = export_csv(session, sub, framework_of(c), c.year)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(_("Wrote {file}.").format(file=output), err=True)
+
+
+def _write_workbook(cycle: int, member: str, output: Path, lang: str | None, actor: str | None,
+                    database_url: str | None) -> None:
+    from pmm.assessment.cycles import get_cycle
+    from pmm.assessment.submissions import find_submission
+    from pmm.assessment.workbook import write_workbook
+    from pmm.i18n import language
+    from pmm.store.users import check_member
+
+    lang = lang or language()
+    if lang not in ("en", "fr"):
+        raise PmmError(_("--lang {lang!r}: expected en or fr").format(lang=lang))
+    with transaction(database_url) as session:
+        c = get_cycle(session, cycle)
+        sub = find_submission(session, c, check_member(member))
+        _read_access(session, actor, sub)
+        write_workbook(session, c, check_member(member), sub, output, lang)
+    typer.echo(_("Wrote {file}.").format(file=output), err=True)
+
+
+@submission_app.command("template")
+def submission_template(
+    cycle: CycleYear, member: Member,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Workbook to write (.xlsx).")],
+    lang: Lang = None, actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Write the data-entry workbook: one sheet per dimension, instructions, checked cells.
+
+    Values already saved are filled in, so the workbook can be edited and imported back."""
+    _write_workbook(cycle, member, output, lang, actor, database_url)
+
+
+@submission_app.command("import")
+def submission_import(
+    file: Annotated[Path, typer.Argument(help="The exchange CSV or the filled workbook.",
+                                         exists=True, dir_okay=False)],
+    cycle: CycleYear, member: Member, expect_version: Version = None, reason: Reason = "",
+    actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Check a whole file, then save all of it or nothing (one line per defect)."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.exchange import import_file
+    from pmm.assessment.workflow import report
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        result = import_file(session, who, cycle, member, file, expected_version=expect_version,
+                             reason=reason)
+        sub = result.submission
+        found = report(session, sub)
+    if result.changes:
+        typer.echo(_("Imported {n} changes into {member}'s submission to cycle {year} (now "
+                     "version {version}).").format(n=result.changes, member=sub.member,
+                                                   year=cycle, version=sub.version))
+    else:
+        typer.echo(_("No changes: {file} matches {member}'s submission.").format(
+            file=file, member=sub.member))
+    _print_open_points(found)
+
+
+def _print_open_points(found) -> None:  # type: ignore[no-untyped-def]
+    todo = found.blocking
+    if todo:
+        typer.echo(_("Before submitting ({n}):").format(n=len(todo)))
+        for line in todo:
+            typer.echo("  " + line)
+
+
+@submission_app.command("set")
+def submission_set(
+    cycle: CycleYear, member: Member,
+    item: Annotated[str, typer.Argument(help="Data item code.")],
+    value: Annotated[str, typer.Argument(help="The value; empty to remove it.")],
+    year: Annotated[int | None, typer.Option("--year", help="Calendar year (default T).")] = None,
+    breakdown: Annotated[str, typer.Option("--breakdown", help="e.g. flow=IM.")] = "",
+    status: Annotated[str, typer.Option("--status", help="reported or not_available.")] =
+    "reported",
+    note: Annotated[str, typer.Option("--note")] = "",
+    expect_version: Version = None, reason: Reason = "", actor: As = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set one value (the same checks as an import)."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.cycles import framework_of, get_cycle
+    from pmm.assessment.exchange import parse_value
+    from pmm.assessment.submissions import ItemChange, apply_changes, start_submission
+    from pmm.assessment.validation import describe_expected
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        c = get_cycle(session, cycle)
+        fw = framework_of(c)
+        kind = next((d.type for d in fw.data_items if d.code == item), None)
+        try:
+            number = parse_value(kind, value)
+        except ValueError:
+            raise PmmError(_("value {value!r} is not a number (expected {expected} for {item})")
+                           .format(value=value, item=item,
+                                   expected=describe_expected(fw, item) if kind
+                                   else _("a number"))) from None
+        sub = start_submission(session, who, cycle, member)
+        n = apply_changes(session, who, sub, [ItemChange(item, year or c.year, breakdown,
+                                                         number, status, note)],
+                          expected_version=expect_version, reason=reason)
+        typer.echo(_("{n} changes saved (version {version}).").format(n=n, version=sub.version))
+
+
+@submission_app.command("kpi")
+def submission_kpi(
+    cycle: CycleYear, member: Member,
+    kpi: Annotated[str, typer.Argument(help="KPI code.")],
+    status: Annotated[str | None, typer.Option(
+        "--status", help="reported, not_applicable or not_available.")] = None,
+    disclosure: Annotated[str | None, typer.Option(
+        "--disclosure", help="public, wco or restricted.")] = None,
+    note: Annotated[str | None, typer.Option(
+        "--note", help="Reason (required for not_applicable).")] = None,
+    expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Set a KPI's status, disclosure or note."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.submissions import KpiChange, apply_changes, start_submission
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        sub = start_submission(session, who, cycle, member)
+        n = apply_changes(session, who, sub, [], [KpiChange(kpi, status, disclosure, note)],
+                          expected_version=expect_version)
+        typer.echo(_("{n} changes saved (version {version}).").format(n=n, version=sub.version))
+
+
+@submission_app.command("explain")
+def submission_explain(
+    cycle: CycleYear, member: Member,
+    warning: Annotated[str, typer.Argument(help="Warning id, as `submission check` shows it.")],
+    text: Annotated[str, typer.Argument(help="The explanation.")],
+    expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Explain a plausibility warning (needed before submitting)."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.submissions import explain, get_submission
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        sub = get_submission(session, cycle, member)
+        explain(session, who, sub, warning, text, expected_version=expect_version)
+    typer.echo(_("Explanation saved."))
+
+
+@submission_app.command("check")
+def submission_check(cycle: CycleYear, member: Member, actor: As = None,
+                     database_url: DatabaseUrl = None) -> None:
+    """Run the validation rules: errors, warnings and completeness per dimension and outcome.
+
+    Exits non-zero while the submission could not be submitted."""
+    from pmm.assessment.submissions import get_submission
+    from pmm.assessment.workflow import report
+
+    with transaction(database_url) as session:
+        sub = get_submission(session, cycle, member)
+        _read_access(session, actor, sub)
+        found = report(session, sub)
+    typer.echo(_("Errors: {n}").format(n=len(found.errors)))
+    for issue in found.errors:
+        typer.echo(f"  {issue.where}: {issue.message}")
+    typer.echo(_("Warnings: {n}").format(n=len(found.warnings)))
+    for w in found.warnings:
+        why = found.explained.get(w.id)
+        state = _("explained: {text}").format(text=why) if why else _("NEEDS AN EXPLANATION")
+        typer.echo(f"  [{w.id}] {w.message}\n      {state}")
+    typer.echo(_("Completeness (KPIs answered):"))
+    for r in found.completeness.itertuples(index=False):
+        indent = "  " if r.level == "dimension" else "    "
+        typer.echo(f"{indent}{r.code}: {r.share:.0%} ({r.complete} complete, {r.not_applicable} "
+                   f"N/A, {r.not_available} n/a, {r.incomplete} incomplete)")
+    if found.blocking:
+        raise typer.Exit(1)
+
+
+@submission_app.command("show")
+def submission_show(cycle: CycleYear, member: Member, actor: As = None,
+                    database_url: DatabaseUrl = None) -> None:
+    """State, revision, version, comments, evidence and reviews of a submission."""
+    from pmm.assessment.evidence import list_evidence
+    from pmm.assessment.review import findings, reviewers
+    from pmm.assessment.submissions import comments, current_values, get_submission
+
+    with transaction(database_url) as session:
+        sub = get_submission(session, cycle, member)
+        _read_access(session, actor, sub)
+        values = current_values(session, sub)
+        notes = comments(session, sub)
+        files = list_evidence(session, sub)
+        rounds = findings(session, sub)
+        assigned = reviewers(session, sub)
+    typer.echo(_("{member}, cycle {year}: {state} (revision {rev}, version {ver}); {n} values")
+               .format(member=sub.member, year=cycle, state=sub.state, rev=sub.revision,
+                       ver=sub.version, n=int(values["value"].notna().sum())))
+    if sub.review_requested:
+        typer.echo(_("Peer review requested; reviewers: {names}").format(
+            names=", ".join(assigned) or _("none assigned yet")))
+    for review, items in rounds:
+        typer.echo(_("Review of revision {rev} by {who}: {outcome}").format(
+            rev=review.revision, who=review.reviewer,
+            outcome=review.outcome or _("in progress")))
+        for f in items:
+            typer.echo(f"  - {f.kpi or ''} {f.text}")
+    for c in notes:
+        typer.echo(f"{c.at:%Y-%m-%d %H:%M} {c.author} {c.kpi or ''}: {c.text}")
+    for e in files:
+        typer.echo(f"#{e.id} {e.original_name} ({e.content_type}, {e.size} B) {e.kpi or ''}")
+
+
+def _transition(name: str, cycle: int, member: str, actor: str | None,
+                database_url: str | None, **kwargs: object) -> None:
+    from pmm.assessment import workflow
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.submissions import get_submission
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        sub = get_submission(session, cycle, member)
+        getattr(workflow, name)(session, who, sub, **kwargs)
+        typer.echo(_("{member}'s submission to cycle {year} is now {state}.").format(
+            member=sub.member, year=cycle, state=sub.state))
+
+
+@submission_app.command("submit")
+def submission_submit(
+    cycle: CycleYear, member: Member,
+    request_review: Annotated[bool, typer.Option("--request-review",
+                                                 help="Also ask for a peer review.")] = False,
+    expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Submit (refused while there are errors or unexplained warnings)."""
+    _transition("submit", cycle, member, actor, database_url, request_review=request_review,
+                expected_version=expect_version)
+
+
+@submission_app.command("request-review")
+def submission_request_review(cycle: CycleYear, member: Member, expect_version: Version = None,
+                              actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Ask for a peer review of the submitted data."""
+    _transition("request_peer_review", cycle, member, actor, database_url,
+                expected_version=expect_version)
+
+
+@submission_app.command("resubmit")
+def submission_resubmit(cycle: CycleYear, member: Member, expect_version: Version = None,
+                        actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Submit again after the peer reviewer requested changes."""
+    _transition("resubmit", cycle, member, actor, database_url, expected_version=expect_version)
+
+
+@submission_app.command("validate")
+def submission_validate(cycle: CycleYear, member: Member, reason: Reason = "",
+                        expect_version: Version = None, actor: As = None,
+                        database_url: DatabaseUrl = None) -> None:
+    """Validate the submission (Secretariat)."""
+    _transition("validate", cycle, member, actor, database_url, reason=reason,
+                expected_version=expect_version)
+
+
+@submission_app.command("publish")
+def submission_publish(cycle: CycleYear, member: Member, expect_version: Version = None,
+                       actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Publish a validated submission (Secretariat)."""
+    _transition("publish", cycle, member, actor, database_url, expected_version=expect_version)
+
+
+@submission_app.command("reopen")
+def submission_reopen(
+    cycle: CycleYear, member: Member,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
+    expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Send a submission back to draft as a new revision (Secretariat)."""
+    _transition("reopen", cycle, member, actor, database_url, reason=reason,
+                expected_version=expect_version)
+
+
+@submission_app.command("comment")
+def submission_comment(
+    cycle: CycleYear, member: Member, text: Annotated[str, typer.Argument(help="The comment.")],
+    kpi: Annotated[str | None, typer.Option("--kpi", help="About this KPI.")] = None,
+    actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Add a comment to a submission."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.submissions import comment, get_submission
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        comment(session, who, get_submission(session, cycle, member), text, kpi=kpi)
+    typer.echo(_("Comment added."))
+
+
+@evidence_app.command("add")
+def evidence_add(
+    cycle: CycleYear, member: Member,
+    file: Annotated[Path, typer.Argument(help="The file.", exists=True, dir_okay=False)],
+    kpi: Annotated[str | None, typer.Option("--kpi", help="The KPI it supports.")] = None,
+    actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Attach an evidence file (size-limited; type sniffed from the content)."""
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.evidence import add_evidence
+    from pmm.assessment.submissions import start_submission
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        sub = start_submission(session, who, cycle, member)
+        ev = add_evidence(session, who, sub, file.name, file.read_bytes(), kpi=kpi)
+        typer.echo(_("Attached #{id} {name} ({type}, {size} bytes, sha256 {sha}).").format(
+            id=ev.id, name=ev.original_name, type=ev.content_type, size=ev.size,
+            sha=ev.sha256[:12]))
+
+
+@evidence_app.command("list")
+def evidence_list(cycle: CycleYear, member: Member, actor: As = None,
+                  database_url: DatabaseUrl = None) -> None:
+    """List evidence files."""
+    from pmm.assessment.evidence import list_evidence
+    from pmm.assessment.submissions import get_submission
+
+    with transaction(database_url) as session:
+        sub = get_submission(session, cycle, member)
+        _read_access(session, actor, sub)
+        for e in list_evidence(session, sub):
+            typer.echo(f"#{e.id}\t{e.original_name}\t{e.content_type}\t{e.size}\t{e.kpi or ''}"
+                       f"\t{e.uploaded_by}\t{e.at:%Y-%m-%d}")
+
+
+@evidence_app.command("get")
+def evidence_get(
+    cycle: CycleYear, member: Member,
+    evidence_id: Annotated[int, typer.Argument(help="Number shown by `evidence list`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to save it.")],
+    actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Save an evidence file (its bytes, exactly as uploaded)."""
+    from pmm.assessment.evidence import get_evidence
+    from pmm.assessment.submissions import get_submission
+
+    with transaction(database_url) as session:
+        sub = get_submission(session, cycle, member)
+        _read_access(session, actor, sub)
+        ev, content = get_evidence(session, sub, evidence_id)
+    output.write_bytes(content)
+    typer.echo(_("Saved {name} to {file}.").format(name=ev.original_name, file=output))
+
+
+# ---------------------------------------------------------------- review
+
+def _review(name: str, cycle: int, member: str, actor: str | None, database_url: str | None,
+            *args: object, **kwargs: object) -> None:
+    from pmm.assessment import review
+    from pmm.assessment.common import actor_for
+    from pmm.assessment.submissions import get_submission
+
+    with transaction(database_url) as session:
+        who = actor_for(session, actor)
+        sub = get_submission(session, cycle, member)
+        getattr(review, name)(session, who, sub, *args, **kwargs)
+        typer.echo(_("{member}'s submission to cycle {year}: {state}.").format(
+            member=sub.member, year=cycle, state=sub.state))
+
+
+@review_app.command("assign")
+def review_assign(cycle: CycleYear, member: Member,
+                  reviewer: Annotated[str, typer.Option("--reviewer", help="User name.")],
+                  actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Assign a peer reviewer (Secretariat)."""
+    _review("assign", cycle, member, actor, database_url, reviewer)
+
+
+@review_app.command("start")
+def review_start(cycle: CycleYear, member: Member, expect_version: Version = None,
+                 actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Start reviewing (the assigned peer reviewer)."""
+    _review("start", cycle, member, actor, database_url, expected_version=expect_version)
+
+
+@review_app.command("finding")
+def review_finding(cycle: CycleYear, member: Member,
+                   text: Annotated[str, typer.Argument(help="The finding.")],
+                   kpi: Annotated[str | None, typer.Option("--kpi")] = None,
+                   actor: As = None, database_url: DatabaseUrl = None) -> None:
+    """Record a finding of the review in progress."""
+    _review("add_finding", cycle, member, actor, database_url, text, kpi=kpi)
+
+
+@review_app.command("request-changes")
+def review_request_changes(
+    cycle: CycleYear, member: Member,
+    reason: Annotated[str, typer.Option("--reason", help="What should change.")],
+    expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    """Ask the member for changes (it edits a new revision, then resubmits)."""
+    _review("request_changes", cycle, member, actor, database_url, reason,
+            expected_version=expect_version)
+
+
+@review_app.command("complete")
+def review_complete(cycle: CycleYear, member: Member,
+                    summary: Annotated[str, typer.Option("--summary")] = "",
+                    expect_version: Version = None, actor: As = None,
+                    database_url: DatabaseUrl = None) -> None:
+    """Close the review as accepted (the Secretariat can then validate)."""
+    _review("complete", cycle, member, actor, database_url, summary,
+            expected_version=expect_version)
+
+
+# ---------------------------------------------------------------- demo
+
+@app.command("demo")
+def demo(
+    members: Annotated[int, typer.Option("--members", help="Participants of the 2024 cycle.")]
+    = 90,
+    seed: Annotated[int, typer.Option("--seed")] = 2024,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Seed the database with members' users, two cycles (2022, 2024) and their submissions."""
+    from pmm.assessment.demo import seed_demo
+
+    summary = seed_demo(database_url, participants_2024=members, seed=seed)
+    for line in summary:
+        typer.echo(line)

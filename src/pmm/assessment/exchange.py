@@ -1,0 +1,352 @@
+"""The submission CSV (DESIGN.md "Exchange conventions"), and imports of it or of the workbook.
+
+Columns `kpi,data_item,year,breakdown,value,status,disclosure,note`. A data-item row has `kpi`
+empty; a KPI row has `data_item`, `year`, `breakdown` and `value` empty. The export lists every
+value the framework asks for (empty where missing) and every KPI, so it doubles as a template;
+the import applies the rows it holds (an empty value removes a value) and leaves the others.
+Text cells are neutralised against formula injection on export and restored on import, so
+export → import of an unchanged file changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from pmm.assessment.common import Actor, format_breakdown, now_or
+from pmm.assessment.cycles import framework_of, get_cycle
+from pmm.assessment.submissions import (
+    ItemChange,
+    KpiChange,
+    check_editable,
+    commit_plan,
+    current_values,
+    effective_kpis,
+    find_submission,
+    plan_changes,
+    start_submission,
+    stored_kpis,
+)
+from pmm.assessment.validation import describe_expected, required_refs
+from pmm.cells import neutralise, restore
+from pmm.errors import ConflictError, PmmError
+from pmm.framework.model import Framework
+from pmm.i18n import _
+from pmm.store.models import Submission
+from pmm.store.users import check_member
+
+COLUMNS = ["kpi", "data_item", "year", "breakdown", "value", "status", "disclosure", "note"]
+NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+TRUE = {"true", "yes", "oui", "vrai", "1"}
+FALSE = {"false", "no", "non", "faux", "0"}
+
+
+def format_value(kind: str | None, value: float | None) -> str:
+    """A value as written in files: whole numbers without '.0', yes/no as true/false."""
+    if value is None or pd.isna(value):
+        return ""
+    if kind == "yes_no" and value in (0.0, 1.0):
+        return "true" if value == 1.0 else "false"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+def parse_value(kind: str | None, text: str) -> float | None:
+    """Parse a cell; raises ValueError when it is not a value of that type. Empty → None."""
+    text = text.strip()
+    if not text:
+        return None
+    if kind == "yes_no":
+        low = text.lower()
+        if low in TRUE:
+            return 1.0
+        if low in FALSE:
+            return 0.0
+        raise ValueError
+    if not NUMBER.match(text):
+        raise ValueError
+    return float(text)
+
+
+def item_offsets(fw: Framework) -> dict[str, list[int]]:
+    """For each data item, the years (offsets from T) that some KPI uses; T for the others."""
+    offsets: dict[str, set[int]] = {d.code: {0} for d in fw.data_items}
+    for kpi in fw.kpis:
+        for ref in required_refs(fw, kpi):
+            offsets.setdefault(ref.item, {0}).add(ref.year)
+        if kpi.years == "T,T-1":
+            for item in kpi.data_items:
+                offsets.setdefault(item, {0}).add(-1)
+    return {item: sorted(offs, reverse=True) for item, offs in offsets.items()}
+
+
+def item_breakdowns(fw: Framework, item: str) -> list[str]:
+    """The total, then each value of each breakdown key of the item."""
+    out = [""]
+    for key in fw.data_item(item).breakdowns:
+        out += [format_breakdown({key: v}) for v in fw.breakdown(key).values]
+    return out
+
+
+def grid(fw: Framework, year: int) -> list[tuple[str, int, str]]:
+    """Every (data item, calendar year, breakdown) the framework asks for, in display order."""
+    offsets = item_offsets(fw)
+    return [(d.code, year + off, bd) for d in fw.data_items for off in offsets[d.code]
+            for bd in item_breakdowns(fw, d.code)]
+
+
+@dataclass
+class SubmissionRows:
+    """A submission laid out for a file: item rows (grid + anything else stored), KPI rows."""
+
+    items: list[tuple[str, int, str, float | None, str, str]]
+    kpis: list[tuple[str, str, str, str]]
+
+
+def layout(fw: Framework, year: int, values: pd.DataFrame,
+           kpis: dict[str, tuple[str, str, str]]) -> SubmissionRows:
+    stored = {(r.data_item, int(r.year), r.breakdown): (r.value, r.status, r.note)
+              for r in values.itertuples(index=False)}
+    rows = []
+    seen = set()
+    order = {d.code: i for i, d in enumerate(fw.data_items)}
+    for key in grid(fw, year):
+        value, status, note = stored.get(key, (None, "reported", ""))
+        rows.append((*key, value, status, note))
+        seen.add(key)
+    extra = sorted((k for k in stored if k not in seen),
+                   key=lambda k: (order.get(k[0], len(order)), k[0], -k[1], k[2]))
+    for key in extra:  # stored values outside the grid (e.g. two-key breakdowns): kept visible
+        rows.append((*key, *stored[key]))
+    rows.sort(key=lambda r: order.get(r[0], len(order)))  # stable: grid order within an item
+    effective = effective_kpis(fw, kpis)
+    return SubmissionRows(rows, [(k.code, *effective[k.code]) for k in fw.kpis])
+
+
+def export_csv(session: Session, sub: Submission | None, fw: Framework, year: int) -> str:
+    """The submission (or, with None, an empty template) as CSV text."""
+    values = current_values(session, sub) if sub is not None else pd.DataFrame(
+        columns=["data_item", "year", "breakdown", "value", "status", "note"])
+    kpis = stored_kpis(session, sub) if sub is not None else {}
+    rows = layout(fw, year, values, kpis)
+    kinds = {d.code: d.type for d in fw.data_items}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for item, y, bd, value, status, note in rows.items:
+        writer.writerow(["", neutralise(item), y, neutralise(bd),
+                         format_value(kinds.get(item), value), status, "", neutralise(note)])
+    for kpi, status, disclosure, note in rows.kpis:
+        writer.writerow([neutralise(kpi), "", "", "", "", status, disclosure, neutralise(note)])
+    return out.getvalue()
+
+
+@dataclass
+class Parsed:
+    """Rows read from a file, the location of each cell, and the defects found while reading."""
+
+    items: list[ItemChange] = field(default_factory=list)
+    kpis: list[KpiChange] = field(default_factory=list)
+    where: dict[tuple, str] = field(default_factory=dict)  # (key, field) → location
+    errors: list[str] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def locate(self, key: tuple, fld: str) -> str | None:
+        return self.where.get((key, fld)) or self.where.get((key, ""))
+
+
+def _expected_text(fw: Framework, item: str) -> str:
+    try:
+        return describe_expected(fw, item)
+    except KeyError:
+        return _("a number")
+
+
+class RowReader:
+    """Turns one row of cells (CSV line or worksheet row) into a change, collecting defects."""
+
+    def __init__(self, fw: Framework, parsed: Parsed) -> None:
+        self.fw = fw
+        self.parsed = parsed
+        self.kinds = {d.code: d.type for d in fw.data_items}
+        self.first: dict[tuple, str] = {}
+
+    def item(self, cells: dict[str, str], at: dict[str, str], row_label: str) -> None:
+        p = self.parsed
+        item = cells["data_item"].strip()
+        bad = False
+        year_text = cells["year"].strip()
+        try:
+            year = int(year_text)
+        except ValueError:
+            p.errors.append(_("{where}: year {value!r} is not a calendar year (expected e.g. "
+                              "2024)").format(where=at["year"], value=year_text))
+            bad, year = True, 0
+        breakdown = cells["breakdown"].strip()
+        status = cells["status"].strip() or "reported"
+        note = cells["note"]
+        value_text = cells["value"]
+        try:
+            value = parse_value(self.kinds.get(item), value_text)
+        except ValueError:
+            p.errors.append(_("{where}: {value!r} is not a number (expected {expected} for "
+                              "{item})").format(where=at["value"], value=value_text.strip(),
+                                                expected=_expected_text(self.fw, item),
+                                                item=item or "?"))
+            bad, value = True, None
+        if cells.get("disclosure", "").strip():
+            p.errors.append(_("{where}: disclosure is chosen per KPI: leave it empty on a "
+                              "data-item row").format(where=at["disclosure"]))
+            bad = True
+        if not item:
+            return
+        key = (item, year, breakdown)
+        if key in self.first and not bad:
+            p.errors.append(_("{where}: {item}, year {year}, breakdown {bd!r} is already given "
+                              "at {first}").format(where=row_label, item=item, year=year,
+                                                   bd=breakdown, first=self.first[key]))
+            return
+        self.first[key] = row_label
+        for fld, loc in at.items():
+            p.where[(key, fld)] = loc
+        if not bad:
+            p.items.append(ItemChange(item, year, breakdown, value, status, note))
+
+    def kpi(self, cells: dict[str, str], at: dict[str, str], row_label: str) -> None:
+        p = self.parsed
+        code = cells["kpi"].strip()
+        for fld in ("year", "breakdown", "value"):
+            if cells.get(fld, "").strip():
+                p.errors.append(_("{where}: a KPI row has no {field} (it belongs to data-item "
+                                  "rows); got {value!r}").format(where=at[fld], field=fld,
+                                                                  value=cells[fld].strip()))
+        key = ("kpi", code)
+        if key in self.first:
+            p.errors.append(_("{where}: KPI {kpi} is already given at {first}").format(
+                where=row_label, kpi=code, first=self.first[key]))
+            return
+        self.first[key] = row_label
+        for fld, loc in at.items():
+            p.where[(key, fld)] = loc
+        p.kpis.append(KpiChange(code, cells["status"].strip() or None,
+                                cells["disclosure"].strip() or None, cells["note"]))
+
+
+def read_csv(path: Path, fw: Framework) -> Parsed:
+    """Read a submission CSV into changes, with one error line per defect."""
+    parsed = Parsed()
+    name = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        parsed.errors.append(_("{file}: not UTF-8 text (byte {pos})").format(file=name,
+                                                                             pos=exc.start))
+        return parsed
+    except OSError as exc:
+        parsed.errors.append(f"{name}: {exc.strerror}")
+        return parsed
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        parsed.errors.append(_("{file}:1: empty file; expected the header {header}").format(
+            file=name, header=",".join(COLUMNS)))
+        return parsed
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    if missing or unknown:
+        parsed.errors.append(_("{file}:1: header {got}: expected the columns {header}").format(
+            file=name, got=",".join(header), header=",".join(COLUMNS))
+            + (_(" (missing: {cols})").format(cols=", ".join(missing)) if missing else "")
+            + (_(" (unknown: {cols})").format(cols=", ".join(unknown)) if unknown else ""))
+        return parsed
+    rows = RowReader(fw, parsed)
+    last = reader.line_num
+    for raw in reader:
+        line = last + 1
+        last = reader.line_num
+        if not any(cell.strip() for cell in raw):
+            continue
+        if len(raw) != len(header):
+            parsed.errors.append(_("{file}:{line}: {n} cells, expected {m}").format(
+                file=name, line=line, n=len(raw), m=len(header)))
+            continue
+        cells = {h: str(restore(c)) for h, c in zip(header, raw, strict=True)}
+        at = {c: f"{name}:{line}: {_('column')} {c}" for c in COLUMNS}
+        label = f"{name}:{line}"
+        is_kpi, is_item = bool(cells["kpi"].strip()), bool(cells["data_item"].strip())
+        if is_kpi == is_item:
+            parsed.errors.append(_("{file}:{line}: fill either kpi (a KPI row) or data_item (a "
+                                   "data-item row), not {which}").format(
+                file=name, line=line, which=_("both") if is_kpi else _("neither")))
+        elif is_kpi:
+            rows.kpi(cells, at, label)
+        else:
+            rows.item(cells, at, label)
+    return parsed
+
+
+def is_workbook(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+@dataclass
+class ImportResult:
+    submission: Submission
+    changes: int
+
+
+def import_file(session: Session, actor: Actor, year: int, member: str, path: Path, *,
+                expected_version: int | None = None, reason: str = "",
+                now: dt.datetime | None = None) -> ImportResult:
+    """Validate a whole CSV or workbook, then write all of it or nothing (caller's transaction).
+
+    A workbook remembers the submission version it was made from: if the submission changed
+    since, the import is refused as a conflict rather than overwriting those changes.
+    """
+    now = now_or(now)
+    cycle = get_cycle(session, year)
+    member = check_member(member)
+    fw = framework_of(cycle)
+    if is_workbook(path):
+        from pmm.assessment.workbook import read_workbook
+
+        parsed = read_workbook(path, fw)
+    else:
+        parsed = read_csv(path, fw)
+    if parsed.meta:
+        for fld, wanted in (("cycle", str(year)), ("member", member)):
+            got = parsed.meta.get(fld)
+            if got and got != wanted:
+                raise PmmError(_("{file}: this workbook is for {fld} {got}, not {wanted}").format(
+                    file=path, fld=fld, got=got, wanted=wanted))
+    existing = find_submission(session, cycle, member)
+    if expected_version is None and parsed.meta.get("version") and existing is not None:
+        made_from = int(parsed.meta["version"])
+        if made_from and made_from != existing.version:
+            raise ConflictError(_(
+                "Conflict: {file} was made from version {made} of {member}'s submission, which "
+                "has since been changed (now version {now}). Nothing was imported: make a new "
+                "template, copy your values into it and import that.").format(
+                file=path, made=made_from, member=member, now=existing.version))
+    sub = existing or start_submission(session, actor, year, member, now=now)
+    check_editable(session, actor, sub, now, _("import data"))
+    plan = plan_changes(session, sub, fw, year, parsed.items, parsed.kpis, parsed.locate)
+    errors = parsed.errors + plan.errors
+    if errors:
+        raise PmmError(*errors)
+    changes = commit_plan(session, actor, sub, plan, expected_version=expected_version,
+                          reason=reason or _("import of {file}").format(file=path.name), now=now)
+    return ImportResult(sub, changes)

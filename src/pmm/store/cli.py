@@ -1,0 +1,183 @@
+"""`pmm db ...`, `pmm user ...` and `pmm audit`: the database, its users and its trail."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pmm.cells import neutralise
+from pmm.errors import PmmError
+from pmm.i18n import _
+from pmm.store import audit as audit_trail
+from pmm.store import users
+from pmm.store.backup import backup, restore
+from pmm.store.engine import display_url, resolve_url, transaction
+from pmm.store.migrate import upgrade
+
+DatabaseUrl = Annotated[str | None, typer.Option(
+    "--database-url", envvar="PMM_DATABASE_URL", show_envvar=True,
+    help="Database: sqlite:///FILE (default sqlite:///pmm.db) or postgresql://user@host/db.")]
+
+db_app = typer.Typer(help="The database: create or upgrade its schema, back up, restore.",
+                     no_args_is_help=True)
+user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+
+
+def admin_actor() -> str:
+    """Who did an administrator operation run from the shell (no platform user involved)."""
+    try:
+        return f"admin:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "admin"
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Create the schema, or bring it to the newest version (safe to run again)."""
+    revision = upgrade(database_url)
+    typer.echo(_("Database {url} is at schema revision {rev}.").format(
+        url=display_url(resolve_url(database_url)), rev=revision))
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Backup file to write (.jsonl.gz).")],
+              database_url: DatabaseUrl = None) -> None:
+    """Copy every table into FILE (restore it with `pmm db restore`)."""
+    counts = backup(file, database_url)
+    typer.echo(_("Backed up {rows} rows of {tables} tables to {file}.").format(
+        rows=sum(counts.values()), tables=len(counts), file=file))
+
+
+@db_app.command("restore")
+def db_restore(file: Annotated[Path, typer.Argument(help="Backup file made by `pmm db backup`.",
+                                                    exists=True, dir_okay=False)],
+               database_url: DatabaseUrl = None) -> None:
+    """Load FILE into a new, empty database (never over existing data)."""
+    counts = restore(file, database_url)
+    typer.echo(_("Restored {rows} rows of {tables} tables into {url}.").format(
+        rows=sum(counts.values()), tables=len(counts),
+        url=display_url(resolve_url(database_url))))
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise PmmError(_("--password-stdin: no password on standard input"))
+        return password
+    return typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. ncp-fra.")],
+    role: Annotated[str, typer.Option("--role", help="ncp, viewer, peer_reviewer, secretariat "
+                                                     "or working_body.")],
+    member: Annotated[str | None, typer.Option("--member", help="ISO3 code (ncp, viewer).")] = None,
+    name: Annotated[str, typer.Option("--name", help="Full name.")] = "",
+    email: Annotated[str, typer.Option("--email")] = "",
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input "
+                                 "(otherwise it is prompted for).")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add a user (the password is never given as an argument)."""
+    if role not in users.ROLES:
+        raise PmmError(_("role {role!r}: expected one of {roles}").format(
+            role=role, roles=", ".join(users.ROLES)))
+    password = read_password(password_stdin)
+    with transaction(database_url) as session:
+        user = users.add_user(session, username, role, password, member=member, name=name,
+                              email=email, actor=admin_actor())
+        typer.echo(_("Added user {name} ({role}{member}).").format(
+            name=user.username, role=user.role,
+            member=f", {user.member}" if user.member else ""))
+
+
+@user_app.command("list")
+def user_list(database_url: DatabaseUrl = None) -> None:
+    """List users: name, role, member, active."""
+    from sqlalchemy import select
+
+    from pmm.store.models import User
+
+    with transaction(database_url) as session:
+        for user in session.scalars(select(User).order_by(User.username)):
+            state = "" if user.active else "\t" + _("disabled")
+            typer.echo(f"{user.username}\t{user.role}\t{user.member or '-'}\t{user.name}{state}")
+
+
+@user_app.command("passwd")
+def user_passwd(username: str,
+                password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+                database_url: DatabaseUrl = None) -> None:
+    """Set a user's password."""
+    password = read_password(password_stdin)
+    with transaction(database_url) as session:
+        users.set_password(session, username, password, actor=admin_actor())
+    typer.echo(_("Password of {name} changed.").format(name=username))
+
+
+@user_app.command("disable")
+def user_disable(username: str,
+                 reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+                 database_url: DatabaseUrl = None) -> None:
+    """Disable a user (users are never deleted: the trail refers to them)."""
+    with transaction(database_url) as session:
+        users.set_active(session, username, False, actor=admin_actor(), reason=reason)
+    typer.echo(_("User {name} disabled.").format(name=username))
+
+
+@user_app.command("enable")
+def user_enable(username: str, database_url: DatabaseUrl = None) -> None:
+    """Enable a disabled user again."""
+    with transaction(database_url) as session:
+        users.set_active(session, username, True, actor=admin_actor())
+    typer.echo(_("User {name} enabled.").format(name=username))
+
+
+AUDIT_COLUMNS = ("id", "at", "actor", "action", "cycle", "member", "entity", "key", "field", "old",
+                 "new", "reason")
+
+
+def audit(
+    cycle: Annotated[int | None, typer.Option("--cycle", help="Reporting year T.")] = None,
+    member: Annotated[str | None, typer.Option("--member", help="ISO3 code.")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="User name.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the newest N entries.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or csv.")] = "text",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Show the audit trail: who changed what, when, old and new value, and why."""
+    if fmt not in ("text", "csv"):
+        raise PmmError(_("--format {fmt!r}: expected text or csv").format(fmt=fmt))
+    with transaction(database_url) as session:
+        rows = audit_trail.trail(session, cycle=cycle, member=member, actor=actor, limit=limit)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(AUDIT_COLUMNS)
+        for r in rows:
+            writer.writerow([neutralise(v) if isinstance(v, str) else v for v in (
+                r.id, r.at.strftime("%Y-%m-%dT%H:%M:%SZ"), r.actor, r.action, r.cycle or "",
+                r.member or "", r.entity, r.key, r.field, r.old or "", r.new or "", r.reason)])
+        return
+    if not rows:
+        typer.echo(_("No audit entries match."))
+        return
+    for r in rows:
+        where = " ".join(str(x) for x in (r.member, r.cycle) if x)
+        what = r.key + (f" {r.field}" if r.field else "")
+        change = ""
+        if r.old is not None or r.new is not None:
+            old = "∅" if r.old is None else r.old
+            new = "∅" if r.new is None else r.new
+            change = f": {old} → {new}"
+        why = f"  ({r.reason})" if r.reason else ""
+        typer.echo(f"{r.at.strftime('%Y-%m-%d %H:%M:%SZ')}  {r.actor}  {r.action}  {where}  "
+                   f"{what}{change}{why}")

@@ -1,0 +1,104 @@
+"""Engines and transactions: one URL picks SQLite (embedded default) or PostgreSQL.
+
+`postgresql://user@host/db` is accepted as users write it and rewritten to the psycopg 3 driver.
+On SQLite every transaction starts with `BEGIN IMMEDIATE`, so two writers queue on the database
+lock (up to the busy timeout) instead of failing half-way; the version checks of the services then
+tell a stale write from a fresh one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
+
+from pmm.errors import PmmError
+from pmm.i18n import _
+
+DEFAULT_URL = "sqlite:///pmm.db"
+ENV_VAR = "PMM_DATABASE_URL"
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The URL to use: the argument, else `PMM_DATABASE_URL`, else `sqlite:///pmm.db` here."""
+    url = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+_engines: dict[str, Engine] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One engine per URL for the life of the process (see `dispose`)."""
+    resolved = resolve_url(url)
+    if resolved not in _engines:
+        _engines[resolved] = _create(resolved)
+    return _engines[resolved]
+
+
+def dispose(url: str | None = None) -> None:
+    """Close the pooled connections of one URL's engine (all engines if None) and forget it."""
+    keys = list(_engines) if url is None else [resolve_url(url)]
+    for key in keys:
+        engine = _engines.pop(key, None)
+        if engine is not None:
+            engine.dispose()
+
+
+def _create(resolved: str) -> Engine:
+    try:
+        parsed = make_url(resolved)
+    except ArgumentError:
+        raise PmmError(_("Database URL {url!r} is not valid; expected e.g. sqlite:///pmm.db or "
+                         "postgresql://user@host/db.").format(url=resolved)) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(resolved, connect_args={"timeout": 60, "isolation_level": None})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection) -> None:  # type: ignore[no-untyped-def]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    if backend == "postgresql":
+        return create_engine(resolved, pool_pre_ping=True)
+    raise PmmError(_("Database URL {url!r}: only SQLite and PostgreSQL are supported.").format(
+        url=display_url(resolved)))
+
+
+@contextmanager
+def transaction(url: str | None = None, *, check_schema: bool = True) -> Iterator[Session]:
+    """A session in one transaction: committed at the end, rolled back on any error.
+
+    Everything a command changes happens inside one of these, so a failure (or a crash, which
+    the database rolls back) leaves the database as it was.
+    """
+    engine = get_engine(url)
+    if check_schema:
+        from pmm.store.migrate import ensure_current
+
+        ensure_current(engine)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
