@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from pmm import __version__
+from pmm.assessment.cli import app as assessment_app
 from pmm.errors import PmmError
 from pmm.framework.cli import app as framework_app
 from pmm.i18n import _, set_language
@@ -46,6 +47,7 @@ def main(
 
 
 app.add_typer(framework_app, name="framework")
+app.add_typer(assessment_app)  # db, user, cycle, submission, review, audit, demo
 app.add_typer(members_app, name="members")
 app.add_typer(composite_app, name="composite")
 
