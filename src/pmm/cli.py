@@ -28,22 +28,25 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"customs-pmm {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     lang: Annotated[
         str | None,
         typer.Option("--lang", envvar="PMM_LANG", help="Language of messages: en or fr."),
     ] = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.",
+                                          callback=_print_version, is_eager=True)] = False,
 ) -> None:
-    if lang is not None:
-        try:
-            set_language(lang)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--lang") from None
-    if version:
-        typer.echo(f"customs-pmm {__version__}")
-        raise typer.Exit()
+    try:
+        set_language(lang)  # every invocation chooses afresh (tests run many in one process)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
 
 
 app.add_typer(framework_app, name="framework")
