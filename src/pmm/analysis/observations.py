@@ -1,0 +1,70 @@
+"""Observations: every member's KPI values and scores of a cycle in one tidy table.
+
+Columns (`COLUMNS`): cycle, member, level (`kpi` for a KPI value, `kpi_score`, `outcome`,
+`dimension`, `sdg_target`, `sdg_goal` for scores), code, variant and breakdown ("" for the
+headline), value, status (`ok` when the value counts), reason, disclosure (public, wco,
+restricted: the member's choice for a KPI, the most restrictive of the inputs for a score) and
+validated (the member's submission is validated or published). Everything in `pmm.analysis`
+reads member data from this table, through `disclosure.visible`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pmm.analysis.disclosure import VALIDATED_STATES, composite_disclosure
+from pmm.framework.model import Framework
+
+COLUMNS = ["cycle", "member", "level", "code", "variant", "breakdown", "value", "status",
+           "reason", "disclosure", "validated"]
+SCORE_LEVELS = ("kpi_score", "outcome", "dimension", "overall")
+BENCHMARK_LEVELS = ("kpi", "outcome", "dimension")
+
+
+def build(year: int, fw: Framework, values: pd.DataFrame, scores: pd.DataFrame,
+          kpis: pd.DataFrame, validated: set[str] | pd.Series | list[str]) -> pd.DataFrame:
+    """Observations of one cycle.
+
+    `values`: output of `pmm.scoring.kpi_values.kpi_values`; `scores`: output of
+    `pmm.scoring.pmm.score_cycle`; `kpis`: member, kpi, disclosure (the assessment's
+    `CycleTables.kpis`); `validated`: members whose submission is validated or published.
+    """
+    ok_members = set(validated)
+    disclosure = kpis[["member", "kpi", "disclosure"]]
+    kv = values.merge(disclosure, on=["member", "kpi"], how="left")
+    default = {k.code: k.disclosure for k in fw.kpis}
+    kv["disclosure"] = kv["disclosure"].fillna(kv["kpi"].map(default)).fillna("restricted")
+    kv = kv.rename(columns={"kpi": "code"})
+    kv["level"] = "kpi"
+    frames = [kv]
+    if len(scores):
+        sc = scores.copy()
+        sc["level"] = sc["level"].replace({"kpi": "kpi_score"})
+        sc["value"] = sc["score"]
+        sc["variant"] = ""
+        sc["breakdown"] = ""
+        kd = disclosure.rename(columns={"kpi": "code"}).assign(level="kpi_score")
+        comp = composite_disclosure(disclosure, fw)
+        sc = sc.merge(pd.concat([kd, comp], ignore_index=True), on=["member", "level", "code"],
+                      how="left")
+        sc["disclosure"] = sc["disclosure"].fillna("restricted")  # e.g. overall: be safe
+        frames.append(sc)
+    out = pd.concat(frames, ignore_index=True)
+    out["cycle"] = int(year)
+    out["validated"] = out["member"].isin(ok_members)
+    out["value"] = out["value"].astype(float)
+    out["reason"] = out["reason"].fillna("").astype(str)
+    out.loc[~np.isfinite(out["value"]) & (out["status"] == "ok"), "status"] = "not_computable"
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def validated_members(submissions: pd.DataFrame) -> set[str]:
+    """Members whose submission is validated or published."""
+    return set(submissions.loc[submissions["state"].isin(VALIDATED_STATES), "member"])
+
+
+def usable(obs: pd.DataFrame) -> pd.Series:
+    """Rows that count in group statistics: validated, status ok, a finite value."""
+    return obs["validated"].astype(bool) & (obs["status"] == "ok") & np.isfinite(
+        obs["value"].astype(float))
