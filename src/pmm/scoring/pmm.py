@@ -29,7 +29,7 @@ from pmm.framework.model import (
     RelativeRule,
     TargetRule,
 )
-from pmm.scoring import rules
+from pmm.scoring import pefa, rules
 from pmm.scoring.aggregation import aggregate
 
 COLUMNS = ["member", "level", "code", "value", "score", "grade", "status", "reason"]
@@ -101,6 +101,16 @@ def _aggregate_level(level: str, rule: LevelAggregation, children: pd.DataFrame,
             "score": np.where(status == "ok", value, np.nan), "grade": "", "status": status,
             "reason": reason}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def _pefa(x: np.ndarray, method: str) -> np.ndarray:
+    """PEFA M1/M2 over children scores read as grades (≥75 A, ≥50 B, ≥25 C, else D), back on
+    the 0–100 scale (D = 0 … A = 100, "+" half a step)."""
+    grades = np.select([x >= 75, x >= 50, x >= 25, x >= 0], ["A", "B", "C", "D"], "")
+    combine = pefa.pefa_m1 if method == "pefa_m1" else pefa.pefa_m2
+    out = np.asarray(combine(grades.astype(object)), dtype=object) if len(x) else np.array([])
+    return np.array([(pefa.GRADE_VALUES[g] - 1) / 3 * 100 if g in pefa.GRADE_VALUES else np.nan
+                     for g in out])
 
 
 def _child(level: str) -> str:
