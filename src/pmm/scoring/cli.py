@@ -7,7 +7,7 @@ import json
 import platform
 import time
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -33,7 +33,7 @@ DataDirOpt = Annotated[Path | None, typer.Option(
     help="Folder of the data and metadata files (default: the spec's data_dir).")]
 
 
-class Evaluator(str, Enum):
+class Evaluator(StrEnum):
     vectorised = "vectorised"
     loop = "loop"
 

@@ -75,5 +75,5 @@ def rank_min(values: ArrayLike, axis: int = 0, descending: bool = False) -> Arra
 
 
 def rank_desc_rows(scores: ArrayLike) -> Array:
-    """Rank each row of a (runs × units) score table: 1 = highest score, ties share the best rank."""
+    """Rank each row of a (runs × units) table: 1 = highest score, ties share the best rank."""
     return rank_min(scores, axis=-1, descending=True)

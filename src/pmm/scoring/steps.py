@@ -293,10 +293,10 @@ def aggregate_tree(x: Array, tree: Tree, specs: dict[int, LevelAggregation], wei
     every node (…, units, nodes) and the weights used (PCA weights replace the given ones when
     `pca` is set; they are computed per group on the children's values).
     """
-    shape = x.shape[:-1] + (len(tree.nodes),)
+    shape = (*x.shape[:-1], len(tree.nodes))
     out = np.empty(shape)
     out[..., : tree.n_indicators] = x
-    w_used = np.array(np.broadcast_to(weights, x.shape[:-2] + (len(tree.nodes),)), dtype=float)
+    w_used = np.array(np.broadcast_to(weights, (*x.shape[:-2], len(tree.nodes))), dtype=float)
     for level, groups in enumerate(tree.groups, start=2):
         spec = specs[level]
         inputs = out[..., tree.level_inputs(level)]

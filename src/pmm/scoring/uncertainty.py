@@ -427,7 +427,9 @@ def sensitivity(spec: str | Path | LoadedSpec | Model, n: int = 256, seed: int |
                                 conf_level=0.95, seed=s0)
     return pd.DataFrame({
         "factor": problem["names"],
-        "S1": res["S1"], "S1_low": res["S1"] - res["S1_conf"], "S1_high": res["S1"] + res["S1_conf"],
-        "ST": res["ST"], "ST_low": res["ST"] - res["ST_conf"], "ST_high": res["ST"] + res["ST_conf"],
+        "S1": res["S1"], "S1_low": res["S1"] - res["S1_conf"],
+        "S1_high": res["S1"] + res["S1_conf"],
+        "ST": res["ST"], "ST_low": res["ST"] - res["ST_conf"],
+        "ST_high": res["ST"] + res["ST_conf"],
         "runs": len(y), "output_variance": float(np.var(y)),
     })
