@@ -151,7 +151,7 @@ class Num(Expr):
     value: float
 
     def _text(self) -> str:
-        v = self.value
+        v = float(self.value)
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
     def _eval(self, env: _Env) -> Values:
