@@ -59,7 +59,7 @@ class _Columns:
     def expand(self, ref: Ref) -> list[Ref]:
         fixed = [(k, v) for k, v in ref.breakdown if v != "*"]
         keys = ref.wildcard_keys
-        choices = [self.fw.breakdown(k).values for k in keys]
+        choices = [self.fw.breakdown_values(ref.item, k) for k in keys]
         return [Ref(ref.item, ref.year, tuple(sorted(fixed + list(zip(keys, combo, strict=True)))))
                 for combo in itertools.product(*choices)]
 
@@ -71,7 +71,10 @@ def kpi_variants(kpi: KPI, fw: Framework) -> list[tuple[str, str, object]]:
     for name, expr in bases:
         out.append((name, "", expr))
         for key in kpi.breakdowns:
-            for value in fw.breakdown(key).values:
+            # only the values every item of the formula is reported by
+            values = [v for v in fw.breakdown(key).values
+                      if all(v in fw.breakdown_values(r.item, key) for r in expr.references())]
+            for value in values:
                 out.append((name, f"{key}={value}", expr.with_breakdown({key: value})))
     return out
 

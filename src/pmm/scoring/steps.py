@@ -162,8 +162,12 @@ def treat_columns(x: Array, p: TreatStep, active: NDArray[np.bool_] | None = Non
             continue
         base = y[:, j] if p.combine else x[:, j]
         new, what = _transform(base, p.fallback, p.boxcox_lambda)
-        if what.startswith("log failed"):
-            labels[j] = f"None ({what})"
+        if what.startswith("log failed"):  # COINr: returned untreated
+            y[:, j] = x[:, j]
+            hi[:, j] = lo[:, j] = False
+            flags[:, j] = ""
+            labels[j] = f"None (winsorisation was not enough and {what})"
+            sk[j], kt[j] = sk0[j], kt0[j]
             continue
         if not p.combine:
             y[:, j] = new
