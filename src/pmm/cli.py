@@ -14,6 +14,7 @@ from pmm.assessment.cli import app as assessment_app
 from pmm.errors import PmmError
 from pmm.framework.cli import app as framework_app
 from pmm.i18n import _, set_language
+from pmm.measure.cli import app as measure_app
 from pmm.members.cli import app as members_app
 from pmm.scoring.cli import app as composite_app
 
@@ -52,6 +53,7 @@ def main(
 app.add_typer(framework_app, name="framework")
 app.add_typer(assessment_app)  # db, user, cycle, submission, review, audit, demo
 app.add_typer(members_app, name="members")
+app.add_typer(measure_app, name="measure")
 app.add_typer(composite_app, name="composite")
 
 

@@ -149,7 +149,7 @@ def _release_times(md: Microdata, years: list[int]) -> list[ItemRow]:
                              strict=True))
                 value = r["mean_h"] if stat == "mean_h" else q[stat]
                 note = _("n={n}; missing={missing}; prearrival={pre}").format(
-                    n=n, missing=total - n, pre=int(r["prearrival"] or 0))
+                    n=n, missing=total - n, pre=int(r["negative"] or 0))
                 rows.append(_reported(code, y, bd, _hours(value), note))
     return rows
 

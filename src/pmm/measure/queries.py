@@ -174,7 +174,7 @@ def interval_stats(h: ir.FloatingValue, within: list[float], where: ir.BooleanVa
     clamped = ibis.ifelse(h < 0, 0.0, h)
     out: dict[str, ir.Value] = {
         "n": h.count(),
-        "prearrival": (h < 0).cast("int64").sum(),
+        "negative": (h < 0).cast("int64").sum(),
         "mean_h": clamped.mean(),
         "quantiles": clamped.quantile(list(QUANTILES)),
     }

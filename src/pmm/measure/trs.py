@@ -32,6 +32,9 @@ SEGMENTS: tuple[tuple[str, str], ...] = (
     ("release", "exit"), ("inspection_start", "inspection_end"),
 )
 STAT_COLUMNS = ("n", "missing", "prearrival", "mean_h", "median_h", "p75_h", "p90_h", "p95_h")
+# Output column of a key whose name is also a statistic's (`prearrival` counts negative
+# intervals; the key says whether lodgement preceded arrival).
+KEY_COLUMN = {"prearrival": "prearrival_lodgement"}
 NOT_AVAILABLE = "not_available"
 
 
@@ -63,8 +66,11 @@ class Study:
     def within_names(self) -> list[str]:
         return [f"within_{_num(x)}h" for x in self.within]
 
+    def key_columns(self) -> list[str]:
+        return [KEY_COLUMN.get(k, k) for k in self.by]
+
     def columns(self) -> list[str]:
-        return [*self.by, *STAT_COLUMNS, *self.within_names()]
+        return [*self.key_columns(), *STAT_COLUMNS, *self.within_names()]
 
 
 def _num(x: float) -> str:
@@ -93,8 +99,8 @@ def _rows(records: list[dict], study: Study, prefix: str = "") -> list[dict]:
     out = []
     for r in records:
         n = int(r[prefix + "n"])
-        row: dict[str, object] = {k: r[k] for k in study.by}
-        row.update(n=n, missing=int(r["total"]) - n, prearrival=int(r[prefix + "prearrival"] or 0))
+        row: dict[str, object] = {KEY_COLUMN.get(k, k): r[k] for k in study.by}
+        row.update(n=n, missing=int(r["total"]) - n, prearrival=int(r[prefix + "negative"] or 0))
         q = r[prefix + "quantiles"]
         if n:
             row["mean_h"] = _h(r[prefix + "mean_h"])
@@ -106,7 +112,7 @@ def _rows(records: list[dict], study: Study, prefix: str = "") -> list[dict]:
             for name in ("mean_h", "median_h", "p75_h", "p90_h", "p95_h", *study.within_names()):
                 row[name] = None
         out.append(row)
-    return sorted(out, key=lambda row: tuple(_sort_key(row[k]) for k in study.by))
+    return sorted(out, key=lambda row: tuple(_sort_key(row[k]) for k in study.key_columns()))
 
 
 def _sort_key(v: object) -> tuple:
@@ -137,25 +143,26 @@ def segments(md: Microdata, study: Study) -> list[dict]:
             aggs[f"s{i}_{name}"] = expr
     expr = f.group_by(list(study.by)).aggregate(**aggs) if study.by else f.aggregate(**aggs)
     records = md.execute(expr).to_pylist()
+    keys = study.key_columns()
     out: list[dict] = []
     for i, (a, b) in enumerate(SEGMENTS):
         for row in _rows(records, study, prefix=f"s{i}_"):
-            out.append({**{k: row[k] for k in study.by}, "segment": f"{a}->{b}",
-                        **{k: v for k, v in row.items() if k not in study.by}})
+            out.append({**{k: row[k] for k in keys}, "segment": f"{a}->{b}",
+                        **{k: v for k, v in row.items() if k not in keys}})
     groups: dict[tuple, list[dict]] = {}
     for row in out:
-        groups.setdefault(tuple(row[k] for k in study.by), []).append(row)
+        groups.setdefault(tuple(row[k] for k in keys), []).append(row)
     for rows in groups.values():
         ranked = sorted(rows, key=lambda r: (r["median_h"] is None, -(r["median_h"] or 0),
                                              -(r["p90_h"] or 0)))
         for rank, row in enumerate(ranked, 1):
             row["rank"] = rank if row["median_h"] is not None else None
-    return sorted(out, key=lambda r: (tuple(_sort_key(r[k]) for k in study.by),
+    return sorted(out, key=lambda r: (tuple(_sort_key(r[k]) for k in keys),
                                       r["rank"] is None, r["rank"] or 0))
 
 
 def segment_columns(study: Study) -> list[str]:
-    return [*study.by, "segment", "rank", *STAT_COLUMNS, *study.within_names()]
+    return [*study.key_columns(), "segment", "rank", *STAT_COLUMNS, *study.within_names()]
 
 
 def _cell(value: object) -> str:
