@@ -90,6 +90,11 @@ def test_sensitivity_and_audit(tmp_path: Path, peer_dir: Path) -> None:
 @pytest.mark.parametrize("lang,text", [("en", "file not found"),
                                        ("fr", "fichier introuvable")])
 def test_errors_are_clear_and_translated(tmp_path: Path, capsys, lang: str, text: str) -> None:
-    rc = run(["--lang", lang, "composite", "run", str(tmp_path / "nope.yaml"), "--out",
-              str(tmp_path)])
+    from pmm.i18n import set_language
+
+    try:
+        rc = run(["--lang", lang, "composite", "run", str(tmp_path / "nope.yaml"), "--out",
+                  str(tmp_path)])
+    finally:
+        set_language(None)
     assert rc == 2 and text in capsys.readouterr().err

@@ -77,10 +77,15 @@ def aggregate(values: ArrayLike, weights: ArrayLike | None = None, method: str =
     if method not in MEAN_METHODS:
         raise ValueError(f"unknown aggregation method {method!r}; expected one of {METHODS}")
     w = _weights(x, weights)
-    present = ~np.isnan(x)
-    w_eff = np.where(present, w, 0.0)
-    used = present & (w_eff != 0)
-    wsum = w_eff.sum(axis=-1)
+    if np.isnan(x).any():
+        present = ~np.isnan(x)
+        w_eff = np.where(present, w, 0.0)
+        used = present & (w_eff != 0)
+        wsum = w_eff.sum(axis=-1)
+    else:  # complete data: the weights need no masking (and their sum no unit axis)
+        w_eff = w
+        used = np.broadcast_to(w != 0, np.broadcast_shapes(x.shape, np.shape(w)))
+        wsum = w.sum(axis=-1)
     if method == "generalised":
         if p is None:
             raise ValueError("the generalised mean needs its order p")
@@ -107,7 +112,8 @@ def aggregate(values: ArrayLike, weights: ArrayLike | None = None, method: str =
                 _check_positive(x, used & (x < 0), "generalised")
             out = ((np.where(used, x, 1.0) ** p * w_eff).sum(axis=-1) / wsum) ** (1.0 / p)
     out = np.where(wsum == 0, np.nan, out)
-    return _apply_coverage(out, x, coverage)
+    return _apply_coverage(np.broadcast_to(out, x.shape[:-1]).copy()
+                           if out.shape != x.shape[:-1] else out, x, coverage)
 
 
 def _apply_coverage(out: Array, x: Array, coverage: float | None) -> Array:

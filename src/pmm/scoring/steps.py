@@ -313,7 +313,9 @@ def aggregate_tree(x: Array, tree: Tree, specs: dict[int, LevelAggregation], wei
             if kids.size == 0:
                 out[..., a] = np.nan
                 continue
-            v = out[..., kids] + shift
+            v = out[..., kids]
+            if not (np.isscalar(shift) and shift == 0.0):
+                v = v + shift
             if pca and x.ndim == 2:
                 w_used[kids] = pca_weights(v)
             w = w_used[..., kids]
