@@ -99,6 +99,7 @@ def add_evidence(session: Session, actor: Actor, sub: Submission, name: str, con
     digest = hashlib.sha256(content).hexdigest()
     if session.get(EvidenceBlob, digest) is None:
         session.add(EvidenceBlob(sha256=digest, size=len(content), content=content))
+        session.flush()  # the blob first: the evidence row refers to it
     ev = Evidence(submission_id=sub.id, kpi=kpi, sha256=digest, original_name=name,
                   content_type=mime, size=len(content), uploaded_by=actor.username, at=now)
     session.add(ev)
