@@ -182,6 +182,17 @@ class _Checker:
                 if key not in self.codes["breakdowns"]:
                     yield self.error("data_items", i, "breakdowns",
                                      f"breakdown '{key}' is not declared in breakdowns")
+            for key, values in item.breakdown_values.items():
+                if key not in item.breakdowns:
+                    yield self.error("data_items", i, "breakdown_values",
+                                     f"restricts '{key}', which is not one of its breakdowns")
+                elif key in self.codes["breakdowns"]:
+                    unknown = [v for v in values if v not in fw.breakdown(key).values]
+                    if unknown:
+                        yield self.error("data_items", i, "breakdown_values",
+                                         f"{', '.join(unknown)}: not values of '{key}' "
+                                         f"(expected some of: "
+                                         f"{', '.join(fw.breakdown(key).values)})")
             if item.part_of is not None:
                 whole = items.get(item.part_of)
                 if whole is None:
@@ -254,11 +265,12 @@ class _Checker:
                                          f"item '{item.code}' has "
                                          f"{', '.join(item.breakdowns) or 'no breakdown'}")
                     elif value != "*" and key in breakdowns and \
-                            value not in breakdowns[key].values:
+                            value not in self.fw.breakdown_values(item.code, key):
+                        allowed = self.fw.breakdown_values(item.code, key)
                         yield self.error("kpis", i, field,
                                          f"{label}: '{ref}': '{value}' is not a value of "
-                                         f"'{key}' (expected one of: "
-                                         f"{', '.join(breakdowns[key].values)})")
+                                         f"'{key}' for {item.code} (expected one of: "
+                                         f"{', '.join(allowed)})")
             for key in kpi.breakdowns:
                 lacking = [r.item for r in expr.references()
                            if r.item in items and key not in items[r.item].breakdowns]

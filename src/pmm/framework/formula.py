@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 
 import numpy as np
 from lark import Lark, Token, Transformer, v_args
@@ -514,6 +514,7 @@ def _syntax_error(text: str, e: UnexpectedInput) -> FormulaError:
     return FormulaError(text, pos, what, _expected(names))
 
 
+@lru_cache(maxsize=4096)  # trees are immutable; errors are not cached (they are raised)
 def parse(text: str) -> Expr:
     """Parse a formula into its tree; raise FormulaError, with the column, if it is not valid."""
     if len(text) > MAX_LENGTH:

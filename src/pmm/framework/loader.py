@@ -8,6 +8,7 @@ the file and line it came from, so errors can point at it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,16 @@ def yaml_files(path: Path) -> list[Path]:
 
 def load(ref: str | Path) -> Framework:
     """Load and validate a framework, raising `FrameworkError` with file:line per defect."""
+    if isinstance(ref, str) and not Path(ref).exists() and ref in shipped_ids():
+        return _load_shipped(ref)
     framework, _ = load_with_locations(ref)
     return framework
+
+
+@cache
+def _load_shipped(framework_id: str) -> Framework:
+    """Shipped catalogues are package data: read once per process (the model is immutable)."""
+    return load_with_locations(framework_id)[0]
 
 
 def load_with_locations(ref: str | Path) -> tuple[Framework, dict[tuple, Location]]:

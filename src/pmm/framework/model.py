@@ -60,6 +60,7 @@ class Tool(Strict):
     kind: Literal["convention", "standard", "guide", "programme", "declaration", "other"]
     working_body: Code
     url: str | None = None
+    provenance: Provenance | None = None  # of its working body and outcome links
 
 
 class SDGGoal(Strict):
@@ -97,6 +98,8 @@ class DataItem(Strict):
     min: float | None = None
     max: float | None = None
     breakdowns: list[Code] = []
+    # values used per breakdown key when not all of them apply (trade value: flow IM and EX only)
+    breakdown_values: dict[Code, list[str]] = {}
     part_of: Code | None = None  # a part never exceeds its whole, e.g. electronic ≤ all
     measurable: bool = False  # derivable by `pmm measure items` from microdata
     source: Text | None = None  # where an administration usually finds the figure
@@ -269,6 +272,11 @@ class Framework(Strict):
 
     def breakdown(self, key: str) -> Breakdown:
         return _index(self.breakdowns, "key")[key]
+
+    def breakdown_values(self, item: str, key: str) -> list[str]:
+        """The values of breakdown `key` that data item `item` is reported by."""
+        restricted = self.data_item(item).breakdown_values.get(key)
+        return list(restricted) if restricted else list(self.breakdown(key).values)
 
     def kpis_of_outcome(self, outcome: str) -> list[KPI]:
         return [k for k in self.kpis if k.outcome == outcome]
