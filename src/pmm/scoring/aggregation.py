@@ -112,8 +112,10 @@ def aggregate(values: ArrayLike, weights: ArrayLike | None = None, method: str =
                 _check_positive(x, used & (x < 0), "generalised")
             out = ((np.where(used, x, 1.0) ** p * w_eff).sum(axis=-1) / wsum) ** (1.0 / p)
     out = np.where(wsum == 0, np.nan, out)
-    return _apply_coverage(np.broadcast_to(out, x.shape[:-1]).copy()
-                           if out.shape != x.shape[:-1] else out, x, coverage)
+    shape = np.broadcast_shapes(x.shape, np.shape(w))[:-1]
+    if out.shape != shape:
+        out = np.broadcast_to(out, shape).copy()
+    return _apply_coverage(out, x, coverage)
 
 
 def _apply_coverage(out: Array, x: Array, coverage: float | None) -> Array:

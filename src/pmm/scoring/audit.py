@@ -180,8 +180,7 @@ def drop_one(res: Result, target: str | None = None) -> pd.DataFrame:
         n_ind = len(s.indicators)
         batch_w = np.repeat(w[np.newaxis, :], n_ind + 1, axis=0)
         batch_w[np.arange(1, n_ind + 1), np.arange(n_ind)] = 0.0
-        vals, _w = k.aggregate_tree(np.broadcast_to(x, (n_ind + 1, *x.shape)), tree, specs,
-                                    batch_w)
+        vals, _w = k.aggregate_tree(x, tree, specs, batch_w)
         ranks = ranks_of(vals[..., col])
         shift = np.abs(ranks[1:] - ranks[0])
         for j, c in enumerate(s.indicators):

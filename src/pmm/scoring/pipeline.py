@@ -331,7 +331,8 @@ def screen(t: Table, step: ScreenStep) -> tuple[Table, pd.DataFrame]:
     return t.take(np.flatnonzero(keep)), report
 
 
-def impute(t: Table, inputs: Inputs, step: ImputeStep) -> tuple[Table, pd.DataFrame]:
+def impute(t: Table, inputs: Inputs, step: ImputeStep, reports: bool = True
+           ) -> tuple[Table, pd.DataFrame | None]:
     methods = step.method if isinstance(step.method, list) else [step.method]
     x = t.values.copy()
     before = np.isnan(x)
@@ -355,6 +356,8 @@ def impute(t: Table, inputs: Inputs, step: ImputeStep) -> tuple[Table, pd.DataFr
         counts[method] = (was & ~np.isnan(x)).sum(axis=0)
     if not np.array_equal(x[~before], t.values[~before]):
         raise AssertionError("imputation changed an observed value")
+    if not reports:
+        return t.with_values(x), None
     report = pd.DataFrame({"indicator": t.codes, "missing_before": before.sum(axis=0),
                            **{f"imputed_{m}": c for m, c in counts.items()},
                            "missing_after": np.isnan(x).sum(axis=0)})
@@ -385,7 +388,8 @@ def _impute_panel(t: Table, x: np.ndarray, method: str, max_years: int | None) -
     return out
 
 
-def treat(t: Table, step: TreatStep) -> tuple[Table, pd.DataFrame, pd.DataFrame]:
+def treat(t: Table, step: TreatStep, reports: bool = True
+          ) -> tuple[Table, pd.DataFrame | None, pd.DataFrame | None]:
     x = t.values.copy()
     flags = np.full(x.shape, "", dtype=object)
     active = np.array([c not in step.exclude for c in t.codes])
@@ -393,6 +397,8 @@ def treat(t: Table, step: TreatStep) -> tuple[Table, pd.DataFrame, pd.DataFrame]
     for year, rows in t.year_rows():
         tr = k.treat_columns(x[rows], step, active)
         x[rows] = tr.values
+        if not reports:
+            continue
         flags[rows] = tr.flags
         for j, c in enumerate(t.codes):
             rows_out.append({**({"year": year} if year is not None else {}), "indicator": c,
@@ -400,6 +406,8 @@ def treat(t: Table, step: TreatStep) -> tuple[Table, pd.DataFrame, pd.DataFrame]
                              "treatment": tr.label[j] if active[j] else "None (excluded)",
                              "skew_before": tr.skew_before[j], "kurtosis_before": tr.kurt_before[j],
                              "skew_after": tr.skew_after[j], "kurtosis_after": tr.kurt_after[j]})
+    if not reports:
+        return t.with_values(x), None, None
     flag_df = Table(t.units, t.years, t.codes, flags).frame()
     return t.with_values(x), pd.DataFrame(rows_out), flag_df
 

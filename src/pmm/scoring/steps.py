@@ -290,41 +290,51 @@ def pca_weights(children: Array) -> Array:
 
 
 def aggregate_tree(x: Array, tree: Tree, specs: dict[int, LevelAggregation], weights: Array,
-                   pca: bool = False, units: Sequence[str] | None = None) -> tuple[Array, Array]:
+                   pca: bool = False, units: Sequence[str] | None = None,
+                   keep_indicators: bool = True) -> tuple[Array, Array]:
     """Aggregate indicators (…, units, indicators) up the tree.
 
-    `weights` holds one weight per node (…, nodes), in `tree.nodes` order. Returns the values of
-    every node (…, units, nodes) and the weights used (PCA weights replace the given ones when
-    `pca` is set; they are computed per group on the children's values).
+    `weights` holds one weight per node (…, nodes), in `tree.nodes` order; a batch of weight
+    vectors (runs × nodes) with one shared indicator table aggregates every run at once without
+    copying the table. Returns the values of every node (…, units, nodes), or only of the
+    aggregates with `keep_indicators=False`, and the weights used (PCA weights replace the given
+    ones when `pca` is set; they are computed per group on the children's values).
     """
-    shape = (*x.shape[:-1], len(tree.nodes))
-    out = np.empty(shape)
-    out[..., : tree.n_indicators] = x
-    w_used = np.array(np.broadcast_to(weights, (*x.shape[:-2], len(tree.nodes))), dtype=float)
+    n_ind = tree.n_indicators
+    batch = np.broadcast_shapes(x.shape[:-2], np.shape(weights)[:-1])
+    n_units = x.shape[-2]
+    aggs = np.empty((*batch, n_units, len(tree.nodes) - n_ind))
+    w_used = np.array(np.broadcast_to(weights, (*batch, len(tree.nodes))), dtype=float)
+
+    def values(pos: NDArray[np.int_]) -> Array:
+        # children of one level are all indicators (level 2) or all aggregates
+        return x[..., pos] if pos[0] < n_ind else aggs[..., pos - n_ind]
+
     for level, groups in enumerate(tree.groups, start=2):
         spec = specs[level]
-        inputs = out[..., tree.level_inputs(level)]
-        shift = 0.0 if spec.shift is None or spec.shift == "auto" else float(spec.shift)
-        if spec.shift == "auto" and spec.method in ("geometric", "harmonic", "generalised"):
+        shift: Array | float = 0.0 if spec.shift in (None, "auto") else float(spec.shift)
+        inputs = tree.level_inputs(level)
+        if spec.shift == "auto" and spec.method in ("geometric", "harmonic", "generalised") \
+                and inputs.size:
             with np.errstate(invalid="ignore"):
-                lo = np.fmin.reduce(np.fmin.reduce(inputs, axis=-1), axis=-1)
+                lo = np.fmin.reduce(np.fmin.reduce(values(inputs), axis=-1), axis=-1)
             shift = np.where(lo <= 0, 1.0 - lo, 0.0)[..., np.newaxis, np.newaxis]
         for a, kids in groups:
             if kids.size == 0:
-                out[..., a] = np.nan
+                aggs[..., a - n_ind] = np.nan
                 continue
-            v = out[..., kids]
+            v = values(kids)
             if not (np.isscalar(shift) and shift == 0.0):
                 v = v + shift
-            if pca and x.ndim == 2:
+            if pca and not batch:
                 w_used[kids] = pca_weights(v)
             w = w_used[..., kids]
             try:
                 if spec.method in RANKING_METHODS:
-                    out[..., a] = aggregate(v, w, spec.method, coverage=spec.coverage)
+                    aggs[..., a - n_ind] = aggregate(v, w, spec.method, coverage=spec.coverage)
                 else:
-                    out[..., a] = aggregate(v, w[..., np.newaxis, :], spec.method, p=spec.p,
-                                            coverage=spec.coverage)
+                    aggs[..., a - n_ind] = aggregate(v, w[..., np.newaxis, :], spec.method,
+                                                     p=spec.p, coverage=spec.coverage)
             except AggregationDomainError as exc:
                 unit = exc.index[-2]
                 child = tree.nodes[kids[exc.index[-1]]]
@@ -336,4 +346,7 @@ def aggregate_tree(x: Array, tree: Tree, specs: dict[int, LevelAggregation], wei
                 ).format(code=tree.nodes[a], method=exc.method, level=level,
                          unit=units[unit] if units is not None else unit, value=exc.value,
                          child=child)) from None
-    return out, w_used
+    if not keep_indicators:
+        return aggs, w_used
+    full = np.concatenate([np.broadcast_to(x, (*batch, n_units, n_ind)), aggs], axis=-1)
+    return full, w_used

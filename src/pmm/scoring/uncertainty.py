@@ -182,13 +182,27 @@ def _year_rows(t: pl.Table, year: Any) -> np.ndarray:
     return np.flatnonzero(t.years == year)
 
 
-def _data_variant(model: Model, imp: Any, tr: Any, norm: Any) -> np.ndarray:
-    """Normalised indicator values (units of the analysed year × indicators) of one variant."""
+def _data_variant(model: Model, imp: Any, tr: Any, norm: Any,
+                  cache: dict[tuple[int, ...], pl.Table] | None = None,
+                  key: tuple[int, ...] | None = None) -> np.ndarray:
+    """Normalised indicator values (units of the analysed year × indicators) of one variant.
+
+    With a cache and the variant's key (alternative indices), the imputed and treated tables are
+    shared between the variants that start alike."""
+    def step(prefix: tuple[int, ...] | None, compute):  # type: ignore[no-untyped-def]
+        if cache is None or prefix is None:
+            return compute()
+        if prefix not in cache:
+            cache[prefix] = compute()
+        return cache[prefix]
+
     t = model.base
     if imp is not None:
-        t, _r = pl.impute(t, model.inputs, imp)
+        t = step(key[:1] if key else None,
+                 lambda: pl.impute(model.base, model.inputs, imp, reports=False)[0])
     if tr is not None and tr.enabled:
-        t, _s, _f = pl.treat(t, tr)
+        t0 = t
+        t = step(key[:2] if key else None, lambda: pl.treat(t0, tr, reports=False)[0])
     t = pl.normalise(t, model.inputs, norm)
     return t.values[_year_rows(t, model.year)]
 
@@ -338,16 +352,18 @@ def evaluate_vectorised(model: Model, samples: Samples, chunk_elements: int = 4_
     for j, st in enumerate((*DATA_STEPS, "aggregate")):
         if st in samples.choice:
             keys[:, j] = samples.choice[st]
-    target = model.tree.nodes.index(model.target)
+    target = model.tree.nodes.index(model.target) - model.tree.n_indicators
     ind_pos = np.arange(model.tree.n_indicators)
     variants: dict[tuple[int, ...], np.ndarray] = {}
+    prefixes: dict[tuple[int, ...], pl.Table] = {}
     for key in np.unique(keys, axis=0):
         key_t = tuple(int(v) for v in key)
         runs_k = np.flatnonzero((keys == key).all(axis=1))
         dkey = key_t[:3]
         if dkey not in variants:
             variants[dkey] = _data_variant(model, *(_options(model, st)[i] for st, i in
-                                                    zip(DATA_STEPS, dkey, strict=True)))
+                                                    zip(DATA_STEPS, dkey, strict=True)),
+                                           cache=prefixes, key=dkey)
         x = variants[dkey]
         agg = _options(model, "aggregate")[key_t[3]]
         specs = _level_specs(model, agg)
@@ -364,8 +380,8 @@ def evaluate_vectorised(model: Model, samples: Samples, chunk_elements: int = 4_
         step = max(1, chunk_elements // per_run)
         for start in range(0, len(runs_k), step):
             idx = runs_k[start:start + step]
-            batch = np.broadcast_to(x, (len(idx), *x.shape))
-            vals, _w = k.aggregate_tree(batch, model.tree, specs, w[start:start + step])
+            vals, _w = k.aggregate_tree(x, model.tree, specs, w[start:start + step],
+                                        keep_indicators=False)
             out[idx] = vals[..., target]
     return out
 
