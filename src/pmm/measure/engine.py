@@ -71,6 +71,10 @@ def typed_select(table: str, raw: str, dialect: str, *, from_text: bool) -> str:
 def _cell(q: str, col: Column, from_text: bool, dialect: str) -> str:
     if from_text and col.kind == "bool":
         return f"lower(trim({q}))"
+    if from_text and dialect == "duckdb":
+        # trim() also keeps DuckDB from pushing the cast into its CSV reader, where a TRY_CAST
+        # becomes a hard conversion error.
+        return f"trim({q})"
     return q
 
 
