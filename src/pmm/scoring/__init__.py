@@ -5,6 +5,16 @@ Scores produced here are computed by the documented method of customs-pmm
 """
 
 from pmm.scoring.aggregation import aggregate, copeland, outranking_matrix, outranking_sum
+from pmm.scoring.audit import (
+    coherence,
+    collinearity_flags,
+    correlations,
+    cronbach,
+    cronbach_alpha,
+    drop_one,
+    pca_summary,
+    strengths_weaknesses,
+)
 from pmm.scoring.pefa import load_m2_table, pefa_m1, pefa_m2
 from pmm.scoring.pipeline import Result, run_pipeline
 from pmm.scoring.rules import (
@@ -23,6 +33,7 @@ from pmm.scoring.rules import (
     zscore,
 )
 from pmm.scoring.spec import Spec, load_spec, parse_spec
+from pmm.scoring.uncertainty import prepare, sensitivity, uncertainty
 
 __all__ = [
     "Result",
@@ -30,11 +41,17 @@ __all__ = [
     "aggregate",
     "bands",
     "borda",
+    "coherence",
+    "collinearity_flags",
     "copeland",
+    "correlations",
     "criteria_grade",
+    "cronbach",
+    "cronbach_alpha",
     "distance_to_maximum",
     "distance_to_reference",
     "distance_to_target",
+    "drop_one",
     "fraction_of_max",
     "goalposts",
     "load_m2_table",
@@ -43,11 +60,16 @@ __all__ = [
     "outranking_matrix",
     "outranking_sum",
     "parse_spec",
+    "pca_summary",
     "pefa_m1",
     "pefa_m2",
     "percentile_rank",
+    "prepare",
     "rank",
     "run_pipeline",
     "scaled",
+    "sensitivity",
+    "strengths_weaknesses",
+    "uncertainty",
     "zscore",
 ]

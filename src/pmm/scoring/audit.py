@@ -215,3 +215,15 @@ def strengths_weaknesses(res: Result, n: int = 5, unit: str | None = None) -> pd
                                  "parent": s.parent.get(s.indicators[j]) or "",
                                  "rank": int(r[j]), "value": x[i, j]})
     return pd.DataFrame(rows, columns=[*keys, "kind", "indicator", "parent", "rank", "value"])
+
+
+def coherence(res: Result, flag_threshold: float = HIGH) -> dict[str, pd.DataFrame]:
+    """The coherence checks at once: Pearson and Spearman correlations per level with flags,
+    collinear or negative sibling pairs, Cronbach's alpha and PCA per group."""
+    return {
+        "correlations_pearson": correlations(res, "pearson"),
+        "correlations_spearman": correlations(res, "spearman"),
+        "collinearity": collinearity_flags(res, flag_threshold),
+        "cronbach": cronbach(res),
+        "pca": pca_summary(res),
+    }

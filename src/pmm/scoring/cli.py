@@ -130,11 +130,7 @@ def audit_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None,
     res = run_pipeline(spec, data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {
-        "correlations_pearson": audit.correlations(res, "pearson"),
-        "correlations_spearman": audit.correlations(res, "spearman"),
-        "collinearity": audit.collinearity_flags(res),
-        "cronbach": audit.cronbach(res),
-        "pca": audit.pca_summary(res),
+        **audit.coherence(res),
         "drop_one": audit.drop_one(res),
         "strengths_weaknesses": audit.strengths_weaknesses(res, top),
     }
