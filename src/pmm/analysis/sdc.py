@@ -162,6 +162,10 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
             total - largest <= rules.dominance_p / 100 * largest)
         code[(code == "") & dominated] = "dominance"
     order = np.asarray(priority if priority is not None else n, dtype=float)
+    # approximate disclosure: no hidden value may be narrowed to an interval narrower than p%
+    # of the larger of itself and the measure's mean magnitude
+    scale = float(np.mean(np.abs(x))) if len(x) else 0.0
+    protection = rules.dominance_p / 100 * np.maximum(np.abs(x), scale)
 
     quant = {name: np.full(len(inc), np.nan) for name, _q in QUANTILES}
     withheld: list[list[str]] = [[] for _g in range(len(inc))]
@@ -195,12 +199,21 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
                 position[g] = 100.0 * (worse.sum() + 0.5 * tie.sum()) / len(others)
 
     released = code == ""
+    # groups withheld for their size or dominance keep that protection: their hidden sum must
+    # not be derivable by differencing either (continuous measures; see _exposed_sums)
+    sensitive = np.flatnonzero(np.isin(code, ("min_n", "dominance")) & (n_prot >= 2))
     while True:
         rows = np.flatnonzero(released & (n_prot > 0))
-        determined = _determined(x, prot, inc, rows, domain, used, own, position, direction)
-        if not determined.any():
-            break
-        hit = rows[(inc[rows][:, determined]).any(axis=1)]
+        determined = _determined(x, prot, inc, rows, domain, used, own, position, direction,
+                                 protection)
+        if determined.any():
+            hit = _culprits(inc, rows, prot, determined)
+        else:
+            exposed = [] if domain.discrete else _exposed_sums(x, prot, inc, rows, sensitive,
+                                                               domain)
+            if not exposed:
+                break
+            hit = _culprits(inc, rows, prot, inc[exposed[0]] & prot, whole=True)
         if not len(hit):
             break  # only a degenerate domain (a single possible value) determines these
         g = hit[np.lexsort((hit, order[hit]))][0]
@@ -220,8 +233,9 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
 
 def _determined(x: np.ndarray, prot: np.ndarray, inc: np.ndarray, rows: np.ndarray,
                 domain: Domain, used: list[list[float]], own: int | None,
-                position: np.ndarray, direction: int) -> np.ndarray:
-    """Mask over all members: protected values that the released statistics determine."""
+                position: np.ndarray, direction: int, protection: np.ndarray) -> np.ndarray:
+    """Mask over all members: protected values that the released statistics determine, or (for
+    continuous measures) narrow down to an interval narrower than `protection`."""
     out = np.zeros(len(x), dtype=bool)
     pidx = np.flatnonzero(prot)
     if not len(pidx):
@@ -231,13 +245,118 @@ def _determined(x: np.ndarray, prot: np.ndarray, inc: np.ndarray, rows: np.ndarr
         out[pidx] = _determined_discrete(x, pidx, inc, rows, domain, used, own, position,
                                          direction)
     else:
-        xp = x[pidx]
-        lower = xp <= domain.lo + TOL * max(1.0, abs(domain.lo)) if np.isfinite(domain.lo) \
-            else np.zeros(len(pidx), bool)
-        upper = xp >= domain.hi - TOL * max(1.0, abs(domain.hi)) if np.isfinite(domain.hi) \
-            else np.zeros(len(pidx), bool)
-        out[pidx] = determined_continuous(A, lower, upper)
+        lower, upper = _bounds_masks(x[pidx], domain)
+        exact = determined_continuous(A, lower, upper)
+        out[pidx] = exact | narrowed(A, x[pidx], domain, protection[pidx], ~exact)
     return out
+
+
+def narrowed(A: np.ndarray, xp: np.ndarray, domain: Domain, protection: np.ndarray,
+             candidates: np.ndarray) -> np.ndarray:
+    """Which hidden values the released sums and the bounds confine to an interval narrower
+    than `protection`.
+
+    The range of value p over all data consistent with the release is [x_p + min δ_p,
+    x_p + max δ_p] over perturbations δ with A δ = 0 inside the bounds. A cheap lower bound
+    comes from moving along the projection of e_p on the null space of A as far as the bounds
+    allow; only where that is not enough are the two linear programs solved.
+    """
+    k = len(xp)
+    out = np.zeros(k, dtype=bool)
+    if not candidates.any() or not (protection > 0).any():
+        return out
+    down = np.full(k, domain.lo) - xp  # ≤ 0 (−∞ when unbounded)
+    up = np.full(k, domain.hi) - xp  # ≥ 0
+    basis = linalg.null_space(A) if A.shape[0] and A.any() else np.eye(k)
+    V = basis @ basis.T  # column p: the perturbation that moves p most per unit of norm
+    V[np.abs(V) < 1e-12] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_lo = np.where(V > 0, down[:, None] / V, np.where(V < 0, up[:, None] / V, -np.inf))
+        t_hi = np.where(V > 0, up[:, None] / V, np.where(V < 0, down[:, None] / V, np.inf))
+    t_lo = np.nan_to_num(t_lo, nan=0.0, neginf=-np.inf, posinf=np.inf).max(axis=0)
+    t_hi = np.nan_to_num(t_hi, nan=0.0, neginf=-np.inf, posinf=np.inf).min(axis=0)
+    with np.errstate(invalid="ignore"):
+        width = np.diag(V) * (t_hi - t_lo)
+    width = np.nan_to_num(width, nan=0.0)
+    check = candidates & (width < protection)
+    bounds = [(None if not np.isfinite(d) else d, None if not np.isfinite(u) else u)
+              for d, u in zip(down, up, strict=True)]
+    for p in np.flatnonzero(check):
+        c = np.zeros(k)
+        c[p] = 1.0
+        lo = optimize.linprog(c, A_eq=A, b_eq=np.zeros(A.shape[0]), bounds=bounds,
+                              method="highs") if A.shape[0] else None
+        hi = optimize.linprog(-c, A_eq=A, b_eq=np.zeros(A.shape[0]), bounds=bounds,
+                              method="highs") if A.shape[0] else None
+        if lo is None or lo.status == 3 or hi.status == 3:
+            continue  # unbounded: not narrowed
+        if lo.status != 0 or hi.status != 0:
+            raise RuntimeError(f"disclosure audit LP failed: {lo.message} / {hi.message}")
+        out[p] = (-hi.fun - lo.fun) < protection[p]
+    return out
+
+
+def _bounds_masks(xp: np.ndarray, domain: Domain) -> tuple[np.ndarray, np.ndarray]:
+    """Which protected values sit at the domain's lower and upper bound."""
+    lower = xp <= domain.lo + TOL * max(1.0, abs(domain.lo)) if np.isfinite(domain.lo) \
+        else np.zeros(len(xp), bool)
+    upper = xp >= domain.hi - TOL * max(1.0, abs(domain.hi)) if np.isfinite(domain.hi) \
+        else np.zeros(len(xp), bool)
+    return lower, upper
+
+
+def _exposed_sums(x: np.ndarray, prot: np.ndarray, inc: np.ndarray, rows: np.ndarray,
+                  sensitive: np.ndarray, domain: Domain) -> list[int]:
+    """Withheld small or dominated groups whose hidden sum the released sums determine.
+
+    The sum is determined when every perturbation that keeps the released sums and the domain
+    keeps it too: the same test as for one value, on a linear functional.
+    """
+    pidx = np.flatnonzero(prot)
+    if not len(sensitive) or not len(pidx):
+        return []
+    A = inc[rows][:, pidx].astype(float)
+    lower, upper = _bounds_masks(x[pidx], domain)
+    out = []
+    for g in sensitive:
+        f = inc[g][pidx].astype(float)
+        if not A.shape[0]:
+            continue
+        if not (lower | upper).any():
+            c = np.linalg.lstsq(A.T, f, rcond=None)[0]
+            if np.allclose(A.T @ c, f, atol=1e-8):
+                out.append(int(g))
+            continue
+        bounds = [(0.0, 0.0) if lo and hi else (0.0, 1.0) if lo else (-1.0, 0.0) if hi
+                  else (-1.0, 1.0) for lo, hi in zip(lower, upper, strict=True)]
+        moves = [optimize.linprog(sign * f, A_eq=A, b_eq=np.zeros(A.shape[0]), bounds=bounds,
+                                  method="highs") for sign in (1.0, -1.0)]
+        if all(r.status == 0 and abs(r.fun) <= 1e-9 for r in moves):
+            out.append(int(g))
+    return out
+
+
+def _culprits(inc: np.ndarray, rows: np.ndarray, prot: np.ndarray, members: np.ndarray,
+              whole: bool = False) -> np.ndarray:
+    """Released groups whose withholding can undo a determination.
+
+    `members`: a mask over members; the determined quantity is the first of them (`whole`
+    False: a value) or their sum (`whole` True: a withheld group's hidden sum). When it is a
+    linear combination of released sums (Σ c_r A_r), the groups with c_r ≠ 0 are those combined:
+    withholding one of them breaks that combination. Otherwise (a bound or the levels pin it),
+    the groups that contain one of the members.
+    """
+    pidx = np.flatnonzero(prot)
+    A = inc[rows][:, pidx].astype(float)
+    target = np.zeros(len(pidx))
+    if whole:
+        target[members[pidx]] = 1.0
+    else:
+        target[int(np.flatnonzero(members[pidx])[0])] = 1.0
+    c = np.linalg.lstsq(A.T, target, rcond=None)[0]
+    if np.allclose(A.T @ c, target, atol=1e-8):
+        return rows[np.abs(c) > 1e-8]
+    return rows[(inc[rows][:, members]).any(axis=1)]
 
 
 def _on_levels(values: np.ndarray, levels: Sequence[float]) -> bool:
