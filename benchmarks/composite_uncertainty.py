@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pmm.scoring import uncertainty as ua
+from pmm.scoring import robustness as ua
 
 ROOT = Path(__file__).resolve().parents[1]
 ASEM_SPEC = ROOT / "examples" / "coinr-asem" / "spec.yaml"

@@ -17,6 +17,7 @@ from pmm.scoring.audit import (
 )
 from pmm.scoring.pefa import load_m2_table, pefa_m1, pefa_m2
 from pmm.scoring.pipeline import Result, run_pipeline
+from pmm.scoring.robustness import prepare, sensitivity, uncertainty
 from pmm.scoring.rules import (
     bands,
     borda,
@@ -33,7 +34,6 @@ from pmm.scoring.rules import (
     zscore,
 )
 from pmm.scoring.spec import Spec, load_spec, parse_spec
-from pmm.scoring.uncertainty import prepare, sensitivity, uncertainty
 
 __all__ = [
     "Result",

@@ -161,7 +161,7 @@ def pca_summary(res: Result) -> pd.DataFrame:
 def drop_one(res: Result, target: str | None = None) -> pd.DataFrame:
     """For each indicator: mean and largest absolute rank change of the units when it is
     removed (its weight set to 0 and its siblings re-weighted, all removals at once)."""
-    from pmm.scoring.uncertainty import ranks_of
+    from pmm.scoring.robustness import ranks_of
 
     s = res.structure
     step = res.spec.step("aggregate")

@@ -70,7 +70,7 @@ def uncertainty_cmd(spec: SpecArg, out_dir: OutOpt,
                     = Evaluator.vectorised) -> None:
     """Monte Carlo uncertainty analysis over the spec's `uncertainty` factors: writes
     uncertainty.csv (unit, nominal_rank, median_rank, q05, q95; rank 1 = best)."""
-    from pmm.scoring.uncertainty import prepare, uncertainty
+    from pmm.scoring.robustness import prepare, uncertainty
 
     model = prepare(spec, data_dir)
     sp = model.inputs.loaded.spec
@@ -105,7 +105,7 @@ def sensitivity_cmd(spec: SpecArg, out_dir: OutOpt,
                     data_dir: DataDirOpt = None) -> None:
     """Sobol first-order and total sensitivity indices (SALib) of each uncertainty factor on the
     mean absolute rank shift, with 95% bootstrap intervals: writes sensitivity.csv."""
-    from pmm.scoring.uncertainty import prepare, sensitivity
+    from pmm.scoring.robustness import prepare, sensitivity
 
     model = prepare(spec, data_dir)
     table = sensitivity(model, n=n, seed=seed, n_boot=boot)

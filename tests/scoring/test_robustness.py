@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from pmm.errors import PmmError
+from pmm.scoring import robustness as ua
 from pmm.scoring import run_pipeline
-from pmm.scoring import uncertainty as ua
 from tests.scoring.conftest import EXAMPLE
 from tests.scoring.test_pipeline import write_case
 
