@@ -1,0 +1,67 @@
+"""The same measurements on Apache Spark (local mode) give the same results as on DuckDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pmm.measure import items, trs
+from pmm.measure.microdata import Microdata
+from tests.measure import reference
+from tests.measure.conftest import YEAR
+from tests.measure.test_items import HOURS
+
+pytestmark = pytest.mark.spark
+
+
+def measured(folder: Path, **kwargs: Any) -> tuple[dict, list[dict], list[dict]]:
+    study = trs.Study(YEAR, by=("transport_mode", "aeo", "prearrival"), within=(24.0,))
+    with Microdata(folder, **kwargs) as md:
+        rows = {(r.data_item, r.year, r.breakdown): (r.value, r.status)
+                for r in items.measure(md, YEAR)}
+        return rows, trs.run(md, study), trs.segments(md, trs.Study(YEAR))
+
+
+def same(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, abs=1e-6)
+    return a == b
+
+
+def test_spark_gives_the_duckdb_results(parquet_dir: Path, spark: Any) -> None:
+    duck_items, duck_trs, duck_seg = measured(parquet_dir)
+    spark_items, spark_trs, spark_seg = measured(parquet_dir, engine="spark",
+                                                 spark_session=spark)
+    assert set(spark_items) == set(duck_items)
+    for key, (value, status) in duck_items.items():
+        got_value, got_status = spark_items[key]
+        assert got_status == status, key
+        if key[0] in HOURS and value:
+            assert float(got_value) == pytest.approx(float(value), abs=1.5e-6), key
+        else:
+            assert got_value == value, key
+    for duck, spk in ((duck_trs, spark_trs), (duck_seg, spark_seg)):
+        assert len(duck) == len(spk)
+        for a, b in zip(duck, spk, strict=True):
+            assert a.keys() == b.keys()
+            assert all(same(a[k], b[k]) for k in a), (a, b)
+    # And both equal the independent computation.
+    expected = reference.items(parquet_dir, YEAR)
+    for key, want in expected.items():
+        value, status = spark_items[key]
+        if want is None:
+            assert status == "not_available"
+        elif key[0] in HOURS:
+            assert float(value) == pytest.approx(float(want), abs=1.5e-6)
+        else:
+            assert value == want, key
+
+
+def test_spark_reads_csv_with_offsets(csv_dir: Path, parquet_dir: Path, spark: Any) -> None:
+    with Microdata(csv_dir, engine="spark", spark_session=spark) as md:
+        from_csv = [r.as_submission() for r in items.measure(md, YEAR)]
+    with Microdata(parquet_dir) as md:
+        from_parquet = [r.as_submission() for r in items.measure(md, YEAR)]
+    assert from_csv == from_parquet
