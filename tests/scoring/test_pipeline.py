@@ -274,3 +274,45 @@ def test_result_ranks(tmp_path: Path) -> None:
     best = r.loc[r.groupby("year")["score"].idxmax()]
     assert (best["rank"] == 1).all()
     assert isinstance(r, pd.DataFrame)
+
+
+def test_weight_set_from_a_file_and_its_errors(tmp_path: Path) -> None:
+    steps = [{"impute": {"method": "mean"}}, {"normalise": {}},
+             {"aggregate": {"weights": "file_set"}}]
+    (tmp_path / "w.csv").write_text("code,weight\nG1,1\nG2,3\n", "utf-8")
+    res = run_pipeline(write_case(tmp_path, steps, weight_sets={"file_set": "w.csv"}))
+    agg = res.stages["aggregated"]
+    assert np.allclose(agg["Index"], 0.25 * agg["G1"] + 0.75 * agg["G2"])
+    (tmp_path / "w.csv").write_text("code,weight\nG7,1\n", "utf-8")
+    with pytest.raises(PmmError, match=r"w.csv: 'G7' is not an indicator or aggregate code"):
+        run_pipeline(write_case(tmp_path, steps, weight_sets={"file_set": "w.csv"}))
+    steps[2] = {"aggregate": {"weights": "nope"}}
+    with pytest.raises(PmmError, match="weight set 'nope' is not defined"):
+        run_pipeline(write_case(tmp_path, steps))
+
+
+def test_screening_can_count_zeros_as_missing(tmp_path: Path) -> None:
+    data = DATA.replace("CCC,2020,S,2,5,1,0.1,5", "CCC,2020,S,0,0,0,0.1,5")
+    path = write_case(tmp_path, [{"screen": {"min_availability": 0.5, "zeros_as_missing": True}},
+                                 {"normalise": {}}, {"aggregate": {}}])
+    (tmp_path / "data.csv").write_text(data, "utf-8")
+    report = run_pipeline(path).reports["screening"].set_index(["unit", "year"])
+    assert report.loc[("CCC", 2020), "availability"] == 0.25
+    assert not report.loc[("CCC", 2020), "kept"]
+
+
+def test_empty_step_in_yaml_means_defaults(tmp_path: Path) -> None:
+    path = write_case(tmp_path, [])
+    path.write_text(path.read_text().replace("steps: []", "steps:\n- impute:\n- normalise:\n"
+                                             "- aggregate:\n"), "utf-8")
+    assert list(run_pipeline(path).stages) == ["raw", "imputed", "normalised", "aggregated"]
+
+
+def test_written_text_cells_cannot_become_formulas(tmp_path: Path) -> None:
+    data = DATA.replace("AAA,", "=AAA,")
+    path = write_case(tmp_path, [{"normalise": {}}, {"aggregate": {}}])
+    (tmp_path / "data.csv").write_text(data, "utf-8")
+    res = run_pipeline(path)
+    res.write(tmp_path / "out")
+    text = (tmp_path / "out" / "stage_aggregated.csv").read_text()
+    assert "\n'=AAA,2020," in text and "\n=AAA" not in text

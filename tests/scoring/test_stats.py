@@ -41,3 +41,20 @@ def test_rank_min_matches_scipy(x: np.ndarray) -> None:
     expected_desc = np.full(len(x), np.nan)
     expected_desc[ok] = stats.rankdata(-x[ok], method="min")
     assert np.array_equal(rank_desc_rows(x[np.newaxis, :])[0], expected_desc, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(float, st.tuples(st.integers(2, 15), st.integers(1, 4)),
+              elements=st.one_of(finite, st.just(np.nan))),
+       st.sampled_from(["mean", "median", "group_mean", "group_median"]), st.data())
+def test_imputation_never_changes_observed_values(x, method, data) -> None:
+    from pmm.scoring.steps import impute_columns
+
+    groups = np.array(data.draw(st.lists(st.sampled_from(["a", "b", ""]), min_size=len(x),
+                                         max_size=len(x))), dtype=object)
+    out = impute_columns(x, method, groups)
+    seen = ~np.isnan(x)
+    assert np.array_equal(out[seen], x[seen])
+    if method in ("mean", "median"):  # every column with a value is filled
+        has = seen.any(axis=0)
+        assert not np.isnan(out[:, has]).any()

@@ -11,7 +11,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 
@@ -39,6 +38,8 @@ class Evaluator(StrEnum):
 
 
 def _record(spec_file: Path, **extra: object) -> dict[str, object]:
+    import numpy as np
+
     return {"tool": "customs-pmm composite", "pmm_version": __version__,
             "python": platform.python_version(), "numpy": np.__version__,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -70,6 +71,7 @@ def uncertainty_cmd(spec: SpecArg, out_dir: OutOpt,
                     = Evaluator.vectorised) -> None:
     """Monte Carlo uncertainty analysis over the spec's `uncertainty` factors: writes
     uncertainty.csv (unit, nominal_rank, median_rank, q05, q95; rank 1 = best)."""
+    from pmm.scoring.pipeline import write_csv
     from pmm.scoring.robustness import prepare, uncertainty
 
     model = prepare(spec, data_dir)
@@ -81,8 +83,8 @@ def uncertainty_cmd(spec: SpecArg, out_dir: OutOpt,
     table = uncertainty(model, runs=n, seed=s, method=method.value)
     elapsed = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
-    table[["unit", "nominal_rank", "median_rank", "q05", "q95"]].to_csv(
-        out_dir / "uncertainty.csv", index=False, lineterminator="\n")
+    write_csv(table[["unit", "nominal_rank", "median_rank", "q05", "q95"]],
+              out_dir / "uncertainty.csv")
     record = _record(spec, runs=n, seed=s, method=method.value, target=model.target,
                      year=model.year, factors=[f.model_dump(mode="json", exclude_none=True)
                                                for f in model.factors],
@@ -105,12 +107,13 @@ def sensitivity_cmd(spec: SpecArg, out_dir: OutOpt,
                     data_dir: DataDirOpt = None) -> None:
     """Sobol first-order and total sensitivity indices (SALib) of each uncertainty factor on the
     mean absolute rank shift, with 95% bootstrap intervals: writes sensitivity.csv."""
+    from pmm.scoring.pipeline import write_csv
     from pmm.scoring.robustness import prepare, sensitivity
 
     model = prepare(spec, data_dir)
     table = sensitivity(model, n=n, seed=seed, n_boot=boot)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "sensitivity.csv", index=False, lineterminator="\n")
+    write_csv(table, out_dir / "sensitivity.csv")
     for row in table.itertuples():
         out.print(f"{row.factor:<20} S1 {row.S1:6.3f} [{row.S1_low:6.3f}, {row.S1_high:6.3f}]  "
                   f"ST {row.ST:6.3f} [{row.ST_low:6.3f}, {row.ST_high:6.3f}]")
@@ -125,7 +128,7 @@ def audit_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None,
     collinear sibling pairs, Cronbach's alpha, PCA per group, drop-one-indicator impact and each
     unit's strengths and weaknesses."""
     from pmm.scoring import audit
-    from pmm.scoring.pipeline import run_pipeline
+    from pmm.scoring.pipeline import run_pipeline, write_csv
 
     res = run_pipeline(spec, data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +138,7 @@ def audit_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None,
         "strengths_weaknesses": audit.strengths_weaknesses(res, top),
     }
     for name, df in tables.items():
-        df.to_csv(out_dir / f"{name}.csv", index=False, lineterminator="\n")
+        write_csv(df, out_dir / f"{name}.csv")
     flagged = tables["correlations_pearson"]
     n_flags = int((flagged["flag"] != "").sum()) if "flag" in flagged else 0
     out.print(_("{n} correlation flags, {m} collinear or negative sibling pairs").format(

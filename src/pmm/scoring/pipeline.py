@@ -125,12 +125,12 @@ class Result:
         hashes = {}
         for name, df in self.stages.items():
             p = out / f"stage_{name}.csv"
-            df.to_csv(p, index=False, lineterminator="\n")
+            write_csv(df, p)
             hashes[p.name] = _sha256(p)
             written.append(p)
         for name, df in {**self.reports, "weights": self.weights}.items():
             p = out / f"{name}.csv"
-            df.to_csv(p, index=False, lineterminator="\n")
+            write_csv(df, p)
             hashes[p.name] = _sha256(p)
             written.append(p)
         record = {**self.record, "outputs": hashes}
@@ -138,6 +138,19 @@ class Result:
         p.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", "utf-8")
         written.append(p)
         return written
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a result table; text cells starting with =, +, - or @ get a leading ' so that a
+    spreadsheet never runs them as formulas (numbers are never touched)."""
+    out = df.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            text = out[col].astype("string")
+            risky = text.str.match(r"^[=+\-@]").fillna(False).astype(bool)
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text)
+    out.to_csv(path, index=False, lineterminator="\n")
 
 
 def _sha256(path: Path) -> str:
