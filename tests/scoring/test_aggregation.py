@@ -38,6 +38,9 @@ def test_missing_children_are_reweighted_and_coverage_rule() -> None:
     assert out[0] == pytest.approx((1 + 9) / 4) and out[1] == 5.0 and np.isnan(out[2])
     cov = aggregate(x, [1, 1, 3], coverage=0.5)
     assert cov[0] == pytest.approx(2.5) and np.isnan(cov[1])  # 1 of 3 present < 50%
+    # a child with weight 0 is not part of the aggregate: 1 of 2 counted children present
+    assert aggregate(x, [0, 1, 3], coverage=0.5)[1] == 5.0
+    assert np.isnan(aggregate(x, [1, 1, 1], "copeland", coverage=0.5)[1])
 
 
 def test_geometric_rejects_zero_and_negative_values_clearly() -> None:

@@ -16,7 +16,7 @@ from tests.scoring.test_pipeline import write_case
 
 STEPS = [{"impute": {"method": "mean"}}, {"treat": {"winmax": 2}},
          {"normalise": {"method": "minmax", "range": [1, 100]}},
-         {"aggregate": {"method": "arithmetic"}}]
+         {"aggregate": {"method": "arithmetic", "coverage": 0.6}}]
 EVERY_FACTOR = {
     "runs": 40,
     "factors": [

@@ -73,7 +73,7 @@ def aggregate(values: ArrayLike, weights: ArrayLike | None = None, method: str =
         raise ValueError("values must have at least one axis (the children)")
     if method in RANKING_METHODS:
         out = copeland(x, weights) if method == "copeland" else outranking_sum(x, weights)
-        return _apply_coverage(out, x, coverage)
+        return _apply_coverage(out, x, coverage, weights, unit_axis=True)
     if method not in MEAN_METHODS:
         raise ValueError(f"unknown aggregation method {method!r}; expected one of {METHODS}")
     w = _weights(x, weights)
@@ -115,16 +115,26 @@ def aggregate(values: ArrayLike, weights: ArrayLike | None = None, method: str =
     shape = np.broadcast_shapes(x.shape, np.shape(w))[:-1]
     if out.shape != shape:
         out = np.broadcast_to(out, shape).copy()
-    return _apply_coverage(out, x, coverage)
+    return _apply_coverage(out, x, coverage, w)
 
 
-def _apply_coverage(out: Array, x: Array, coverage: float | None) -> Array:
+def _apply_coverage(out: Array, x: Array, coverage: float | None, weights: ArrayLike | None,
+                    unit_axis: bool = False) -> Array:
+    """Missing where fewer than `coverage` of the children are present. Children with weight 0
+    are not part of the aggregate and are not counted (so giving a child weight 0 is the same as
+    removing it)."""
     if coverage is None:
         return out
     if not 0 <= coverage <= 1:
         raise ValueError("coverage must be between 0 and 1")
-    share = (~np.isnan(x)).sum(axis=-1) / x.shape[-1]
-    return np.where(share < coverage, np.nan, out)
+    w = _weights(x, weights)
+    if unit_axis:  # ranking methods: weights (..., children) without the unit axis
+        w = w[..., np.newaxis, :]
+    counted = np.broadcast_to(w != 0, np.broadcast_shapes(x.shape, w.shape))
+    present = (~np.isnan(x) & counted).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = present / counted.sum(axis=-1)
+    return np.where(~(share >= coverage), np.nan, out)
 
 
 def outranking_matrix(values: ArrayLike, weights: ArrayLike | None = None) -> Array:
