@@ -202,10 +202,13 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
     # groups withheld for their size or dominance keep that protection: their hidden sum must
     # not be derivable by differencing either (continuous measures; see _exposed_sums)
     sensitive = np.flatnonzero(np.isin(code, ("min_n", "dominance")) & (n_prot >= 2))
+    safe = np.zeros(len(x), dtype=bool)
     while True:
         rows = np.flatnonzero(released & (n_prot > 0))
         determined = _determined(x, prot, inc, rows, domain, used, own, position, direction,
-                                 protection)
+                                 protection, safe)
+        # withholding a group only removes an equation: what is safe now stays safe
+        safe |= prot & ~determined
         if determined.any():
             hit = _culprits(inc, rows, prot, determined)
         else:
@@ -233,9 +236,11 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
 
 def _determined(x: np.ndarray, prot: np.ndarray, inc: np.ndarray, rows: np.ndarray,
                 domain: Domain, used: list[list[float]], own: int | None,
-                position: np.ndarray, direction: int, protection: np.ndarray) -> np.ndarray:
+                position: np.ndarray, direction: int, protection: np.ndarray,
+                safe: np.ndarray) -> np.ndarray:
     """Mask over all members: protected values that the released statistics determine, or (for
-    continuous measures) narrow down to an interval narrower than `protection`."""
+    continuous measures) narrow down to an interval narrower than `protection`. Values in
+    `safe` were shown safe under more equations, so they are not checked again."""
     out = np.zeros(len(x), dtype=bool)
     pidx = np.flatnonzero(prot)
     if not len(pidx):
@@ -247,7 +252,8 @@ def _determined(x: np.ndarray, prot: np.ndarray, inc: np.ndarray, rows: np.ndarr
     else:
         lower, upper = _bounds_masks(x[pidx], domain)
         exact = determined_continuous(A, lower, upper)
-        out[pidx] = exact | narrowed(A, x[pidx], domain, protection[pidx], ~exact)
+        out[pidx] = exact | narrowed(A, x[pidx], domain, protection[pidx],
+                                     ~exact & ~safe[pidx])
     return out
 
 
@@ -281,6 +287,21 @@ def narrowed(A: np.ndarray, xp: np.ndarray, domain: Domain, protection: np.ndarr
     check = candidates & (width < protection)
     bounds = [(None if not np.isfinite(d) else d, None if not np.isfinite(u) else u)
               for d, u in zip(down, up, strict=True)]
+    if A.shape[0] and check.any():
+        # batches: one LP moves many values up as far as their protection, one down; every
+        # solution is a consistent alternative, so a value's range covers all it moved to
+        seen_lo, seen_hi = np.zeros(k), np.zeros(k)
+        for _round in range(3):
+            targets = np.flatnonzero(check)
+            if not len(targets):
+                break
+            for sign in (1.0, -1.0):
+                delta = _batch_move(A, bounds, targets, protection[targets], sign)
+                seen_lo, seen_hi = np.minimum(seen_lo, delta), np.maximum(seen_hi, delta)
+            still = check & (seen_hi - seen_lo < protection)
+            if still.sum() == check.sum():
+                break
+            check = still
     for p in np.flatnonzero(check):
         c = np.zeros(k)
         c[p] = 1.0
@@ -362,6 +383,25 @@ def _culprits(inc: np.ndarray, rows: np.ndarray, prot: np.ndarray, members: np.n
 def _on_levels(values: np.ndarray, levels: Sequence[float]) -> bool:
     lv = np.asarray(levels, dtype=float)
     return bool(len(lv)) and bool(np.isclose(values[:, None], lv[None, :]).any(axis=1).all())
+
+
+def _batch_move(A: np.ndarray, bounds: list, targets: np.ndarray, caps: np.ndarray,
+                sign: float) -> np.ndarray:
+    """A perturbation keeping the released sums that moves the `targets` (in direction `sign`)
+    as far as their caps, as many as possible."""
+    k, t = A.shape[1], len(targets)
+    weights = 1.0 / np.maximum(caps, 1e-12)
+    c = np.concatenate([np.zeros(k), -weights])
+    a_ub = np.zeros((t, k + t))
+    a_ub[np.arange(t), k + np.arange(t)] = 1.0
+    a_ub[np.arange(t), targets] = -sign
+    a_eq = np.hstack([A, np.zeros((A.shape[0], t))])
+    res = optimize.linprog(c, A_ub=a_ub, b_ub=np.zeros(t), A_eq=a_eq, b_eq=np.zeros(A.shape[0]),
+                           bounds=[*bounds, *((0.0, float(cap)) for cap in caps)],
+                           method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"disclosure audit LP failed: {res.message}")
+    return res.x[:k]
 
 
 def determined_continuous(A: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
