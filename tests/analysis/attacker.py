@@ -176,26 +176,28 @@ def derived_discrete(k: Knowledge) -> list[tuple]:
 
 
 def exposed_by_quantiles(k: Knowledge, tol: float = 1e-9) -> list[tuple]:
-    """Hidden values that a released median or quartile equals, or yields by interpolation."""
+    """Hidden values that a released median or quartile is, or is interpolated from.
+
+    With the true data (the hidden values are known to this test), the order statistics that
+    a released quantile is computed from are found; if one of them is a hidden member's value
+    (or a hidden value equals it), the quantile hands that value, or a linear equation in it,
+    to the viewer."""
     found = []
     for s in k.stats:
         vis = k.visible.get(s.measure, {})
-        hidden = {m: v for m, v in k.hidden_truth.get(s.measure, {}).items() if m in s.members}
-        visible_values = [vis[m] for m in s.members if m in vis]
+        hid = k.hidden_truth.get(s.measure, {})
+        values = {m: (vis[m] if m in vis else hid[m]) for m in s.members}
+        ordered = sorted(values.values())
         for name, q in s.quantiles.items():
             if q is None or not np.isfinite(q):
                 continue
-            h = (s.n - 1) * QUANTILE_P[name]
-            f = h - np.floor(h)
-            candidates = {q}
-            for v in visible_values:
-                if f > tol:
-                    candidates.add((q - (1 - f) * v) / f)
-                    candidates.add((q - f * v) / (1 - f))
-            for member, value in hidden.items():
-                if any(abs(c - value) <= tol * max(1.0, abs(value)) for c in candidates) \
-                        and not any(abs(value - v) <= tol * max(1.0, abs(v))
-                                    for v in visible_values):
+            h = (len(ordered) - 1) * QUANTILE_P[name]
+            lo = int(np.floor(h))
+            used = [ordered[lo]] + ([ordered[lo + 1]] if h - lo > tol else [])
+            assert abs(np.quantile(ordered, QUANTILE_P[name]) - q) <= 1e-7 * max(1, abs(q))
+            for member, value in values.items():
+                if member in hid and any(abs(value - u) <= tol * max(1.0, abs(u))
+                                         for u in used):
                     found.append((s.measure, member))
     return found
 
