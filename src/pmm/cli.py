@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from pmm import __version__
+from pmm.analysis.cli import app as analysis_app
 from pmm.assessment.cli import app as assessment_app
 from pmm.errors import PmmError
 from pmm.framework.cli import app as framework_app
@@ -55,6 +56,7 @@ app.add_typer(assessment_app)  # db, user, cycle, submission, review, audit, dem
 app.add_typer(members_app, name="members")
 app.add_typer(measure_app, name="measure")
 app.add_typer(composite_app, name="composite")
+app.add_typer(analysis_app)  # benchmark, gaps, secretariat, sdg, trends, whatif
 
 
 def run(argv: list[str] | None = None) -> int:
