@@ -358,8 +358,9 @@ def submission_check(cycle: CycleYear, member: Member, actor: As = None,
     typer.echo(_("Completeness (KPIs answered):"))
     for r in found.completeness.itertuples(index=False):
         indent = "  " if r.level == "dimension" else "    "
-        typer.echo(f"{indent}{r.code}: {r.share:.0%} ({r.complete} complete, {r.not_applicable} "
-                   f"N/A, {r.not_available} n/a, {r.incomplete} incomplete)")
+        typer.echo(f"{indent}{r.code}: {r.share:.0%} (" + _(
+            "{c} complete, {na} not applicable, {nv} not available, {i} incomplete").format(
+            c=r.complete, na=r.not_applicable, nv=r.not_available, i=r.incomplete) + ")")
     if found.blocking:
         raise typer.Exit(1)
 

@@ -187,77 +187,89 @@ def describe_expected(fw: Framework, item: str) -> str:
     return text
 
 
+def _columns(values: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                              np.ndarray]:
+    """The frame as plain numpy columns (much cheaper than pandas on a few hundred rows)."""
+    return (np.asarray(values["data_item"], dtype=object),
+            np.asarray(values["year"], dtype=np.int64),
+            np.asarray(values["breakdown"], dtype=object),
+            np.asarray(values["value"], dtype=np.float64),
+            np.asarray(values["status"], dtype=object))
+
+
 def check_values(fw: Framework, year: int, values: pd.DataFrame) -> list[Issue]:
     """Errors in the values themselves (refused on every write)."""
     meta = _meta(fw)
     issues: list[Issue] = []
     if values.empty:
         return issues
-    v = values.reset_index(drop=True)
-    keys = list(zip(v["data_item"], v["year"].astype(int), v["breakdown"], strict=True))
+    item, yr, bd, value, status = _columns(values)
+    keys = list(zip(item.tolist(), yr.tolist(), bd.tolist(), strict=True))
 
-    known = v["data_item"].isin(list(meta.types))
-    for i in np.flatnonzero(~known.to_numpy()):
+    known = np.fromiter((i in meta.types for i in item), bool, len(item))
+    for i in np.flatnonzero(~known):
         issues.append(Issue("error", "unknown_item", _(
             "{value!r} is not a data item of framework {fw}").format(
-            value=v.at[i, "data_item"], fw=fw.id), "data_item", (keys[i],)))
+            value=item[i], fw=fw.id), "data_item", (keys[i],)))
     years = [year + off for off in year_offsets(fw)]
-    bad_year = known & ~v["year"].isin(years)
-    for i in np.flatnonzero(bad_year.to_numpy()):
+    bad_year = known & ~np.isin(yr, years)
+    for i in np.flatnonzero(bad_year):
         issues.append(Issue("error", "year", _("year {value}: expected {years}").format(
-            value=v.at[i, "year"], years=_(" or ").join(map(str, years))), "year", (keys[i],)))
+            value=yr[i], years=_(" or ").join(map(str, years))), "year", (keys[i],)))
     ok = known & ~bad_year
-    pairs = v.loc[ok, ["data_item", "breakdown"]].drop_duplicates()
-    bad_pairs = {(it, bd): why for it, bd in pairs.itertuples(index=False)
-                 if (why := check_breakdown(fw, it, bd))}
-    if bad_pairs:
-        bad_bd = pd.Series([(it, bd) in bad_pairs for it, bd in
-                            zip(v["data_item"], v["breakdown"], strict=True)], index=v.index)
-        for i in np.flatnonzero((ok & bad_bd).to_numpy()):
-            issues.append(Issue("error", "breakdown",
-                                bad_pairs[(v.at[i, "data_item"], v.at[i, "breakdown"])],
-                                "breakdown", (keys[i],)))
+    why = {}
+    for pair in {(item[i], bd[i]) for i in np.flatnonzero(ok)}:
+        reason = check_breakdown(fw, *pair)
+        if reason:
+            why[pair] = reason
+    if why:
+        bad_bd = ok & np.fromiter(((i, b) in why for i, b in zip(item, bd, strict=True)), bool,
+                                  len(item))
+        for i in np.flatnonzero(bad_bd):
+            issues.append(Issue("error", "breakdown", why[(item[i], bd[i])], "breakdown",
+                                (keys[i],)))
         ok &= ~bad_bd
-    bad_status = ok & ~v["status"].isin(ITEM_STATUSES)
-    for i in np.flatnonzero(bad_status.to_numpy()):
+    bad_status = ok & ~np.isin(status, list(ITEM_STATUSES))
+    for i in np.flatnonzero(bad_status):
         issues.append(Issue("error", "status", _("status {value!r}: expected {allowed}").format(
-            value=v.at[i, "status"], allowed=_(" or ").join(ITEM_STATUSES)), "status",
-            (keys[i],)))
+            value=status[i], allowed=_(" or ").join(ITEM_STATUSES)), "status", (keys[i],)))
     ok &= ~bad_status
-    value = v["value"].astype("float64")
-    has = ok & value.notna()
-    na_with_value = has & (v["status"] == "not_available")
-    for i in np.flatnonzero(na_with_value.to_numpy()):
+    has = ok & ~np.isnan(value)
+    for i in np.flatnonzero(has & (status == "not_available")):
         issues.append(Issue("error", "status", _(
             "marked not_available but has the value {value}: leave the value empty or mark it "
             "reported").format(value=_fmt(value[i])), "value", (keys[i],)))
 
-    kind = v["data_item"].map(meta.types)
-    lo = v["data_item"].map(lambda c: meta.bounds.get(c, (None, None))[0]).astype("float64")
-    hi = v["data_item"].map(lambda c: meta.bounds.get(c, (None, None))[1]).astype("float64")
-    not_finite = has & ~np.isfinite(value)
-    whole = np.isclose(value, np.round(value), rtol=0, atol=1e-9)
-    wrong_type = has & ~not_finite & (
-        ((kind == "count") & ~whole) | ((kind == "yes_no") & ~value.isin([0.0, 1.0])))
-    below = has & ~not_finite & ~wrong_type & lo.notna() & (value < lo)
-    above = has & ~not_finite & ~wrong_type & hi.notna() & (value > hi)
-    for mask, rule, text in ((not_finite, "type", _("{value} is not a finite number")),
-                             (wrong_type, "type", _("{value} is not {expected}")),
-                             (below, "range", _("{value} is below the minimum {bound}")),
-                             (above, "range", _("{value} is above the maximum {bound}"))):
-        for i in np.flatnonzero(mask.to_numpy()):
-            item = v.at[i, "data_item"]
-            bound = lo[i] if rule == "range" and below[i] else hi[i]
-            message = text.format(value=_fmt(value[i]), bound=_fmt(bound) if rule == "range"
-                                  else "", expected=describe_expected(fw, item))
-            if rule == "range":
-                message += " (" + _("expected {expected} for {item}").format(
-                    expected=describe_expected(fw, item), item=item) + ")"
-            issues.append(Issue("error", rule, message, "value", (keys[i],)))
-
-    good = v[has & ~not_finite & ~wrong_type & ~below & ~above]
-    issues += _part_of(fw, good)
-    issues += _parts_sum(fw, good)
+    kind = np.array([meta.types.get(i, "") for i in item], dtype=object)
+    lo = np.array([meta.bounds.get(i, (None, None))[0] for i in item], dtype=np.float64)
+    hi = np.array([meta.bounds.get(i, (None, None))[1] for i in item], dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        not_finite = has & ~np.isfinite(value)
+        whole = np.isclose(value, np.round(value), rtol=0, atol=1e-9)
+        wrong_type = has & ~not_finite & (((kind == "count") & ~whole)
+                                          | ((kind == "yes_no") & ~np.isin(value, [0.0, 1.0])))
+        fine = has & ~not_finite & ~wrong_type
+        below = fine & ~np.isnan(lo) & (value < lo)
+        above = fine & ~np.isnan(hi) & (value > hi)
+    for i in np.flatnonzero(not_finite):
+        issues.append(Issue("error", "type", _("{value} is not a finite number").format(
+            value=_fmt(value[i])), "value", (keys[i],)))
+    for i in np.flatnonzero(wrong_type):
+        issues.append(Issue("error", "type", _("{value} is not {expected}").format(
+            value=_fmt(value[i]), expected=describe_expected(fw, item[i])), "value",
+            (keys[i],)))
+    for mask, bound, text in ((below, lo, _("{value} is below the minimum {bound}")),
+                              (above, hi, _("{value} is above the maximum {bound}"))):
+        for i in np.flatnonzero(mask):
+            issues.append(Issue("error", "range", text.format(
+                value=_fmt(value[i]), bound=_fmt(bound[i])) + " (" + _(
+                "expected {expected} for {item}").format(
+                expected=describe_expected(fw, item[i]), item=item[i]) + ")", "value",
+                (keys[i],)))
+    good = fine & ~below & ~above
+    index = {keys[i]: value[i] for i in np.flatnonzero(good)}
+    issues += _part_of(fw, index)
+    issues += _parts_sum(fw, index)
     return issues
 
 
@@ -268,59 +280,54 @@ def _restrict(breakdown: str, keys: tuple[str, ...]) -> str:
     return format_breakdown({k: val for k, val in pairs.items() if k in keys})
 
 
-def _part_of(fw: Framework, good: pd.DataFrame) -> list[Issue]:
+def _part_of(fw: Framework, good: dict[tuple[str, int, str], float]) -> list[Issue]:
+    """Parts above their whole, matched on year and on the breakdown keys the whole has."""
     meta = _meta(fw)
-    parts = good[good["data_item"].isin(list(meta.part_of))].copy()
-    if parts.empty:
-        return []
-    parts["whole"] = parts["data_item"].map(meta.part_of)
-    parts["whole_breakdown"] = [_restrict(bd, meta.keys.get(w, ())) for bd, w in
-                                zip(parts["breakdown"], parts["whole"], strict=True)]
-    wholes = good[["data_item", "year", "breakdown", "value"]].rename(columns={
-        "data_item": "whole", "breakdown": "whole_breakdown", "value": "whole_value"})
-    joined = parts.merge(wholes, on=["whole", "year", "whole_breakdown"], how="inner")
-    over = joined[joined["value"] > joined["whole_value"]]
-    return [Issue("error", "part_of", _(
-        "{part} = {value} is above its whole {whole} = {total} (a part never exceeds its whole)")
-        .format(part=item_key(r.data_item, r.year, r.breakdown), value=_fmt(r.value),
-                whole=item_key(r.whole, r.year, r.whole_breakdown), total=_fmt(r.whole_value)),
-        "value", ((r.data_item, int(r.year), r.breakdown),
-                  (r.whole, int(r.year), r.whole_breakdown)))
-        for r in over.itertuples(index=False)]
+    issues = []
+    for (item, y, bd), value in good.items():
+        whole = meta.part_of.get(item)
+        if whole is None:
+            continue
+        whole_key = (whole, y, _restrict(bd, meta.keys.get(whole, ())))
+        total = good.get(whole_key)
+        if total is not None and value > total:
+            issues.append(Issue("error", "part_of", _(
+                "{part} = {value} is above its whole {whole} = {total} (a part never exceeds "
+                "its whole)").format(part=item_key(item, y, bd), value=_fmt(value),
+                                     whole=item_key(*whole_key), total=_fmt(total)),
+                "value", ((item, y, bd), whole_key)))
+    return issues
 
 
-def _parts_sum(fw: Framework, good: pd.DataFrame) -> list[Issue]:
+def _parts_sum(fw: Framework, good: dict[tuple[str, int, str], float]) -> list[Issue]:
+    """Single-key breakdowns of additive items adding up to more than their total."""
     meta = _meta(fw)
-    additive = good[good["data_item"].map(meta.types).isin(ADDITIVE)
-                    & good["breakdown"].str.fullmatch(r"[^;=]+=[^;]+")]
-    if additive.empty:
-        return []
-    additive = additive.assign(key=additive["breakdown"].str.split("=").str[0])
-    sums = additive.groupby(["data_item", "year", "key"], as_index=False).agg(
-        total_parts=("value", "sum"), n=("value", "size"),
-        first=("breakdown", "first"))
-    totals = good[good["breakdown"] == ""][["data_item", "year", "value"]]
-    joined = sums.merge(totals, on=["data_item", "year"], how="inner")
-    over = joined[joined["total_parts"] > joined["value"] * (1 + 1e-9) + 1e-9]
-    return [Issue("error", "parts_sum", _(
-        "the {key} breakdown of {item}[{year}] adds up to {parts}, above the total {total}")
-        .format(key=r.key, item=r.data_item, year=r.year, parts=_fmt(r.total_parts),
-                total=_fmt(r.value)), "value",
-        ((r.data_item, int(r.year), ""), (r.data_item, int(r.year), r.first)))
-        for r in over.itertuples(index=False)]
+    sums: dict[tuple[str, int, str], list] = {}
+    for (item, y, bd), value in good.items():
+        if bd and ";" not in bd and meta.types.get(item) in ADDITIVE:
+            entry = sums.setdefault((item, y, bd.split("=", 1)[0]), [0.0, bd])
+            entry[0] += value
+    issues = []
+    for (item, y, key), (parts, first) in sums.items():
+        total = good.get((item, y, ""))
+        if total is not None and parts > total * (1 + 1e-9) + 1e-9:
+            issues.append(Issue("error", "parts_sum", _(
+                "the {key} breakdown of {item}[{year}] adds up to {parts}, above the total "
+                "{total}").format(key=key, item=item, year=y, parts=_fmt(parts),
+                                  total=_fmt(total)), "value",
+                ((item, y, ""), (item, y, first))))
+    return issues
 
 
 def check_required(fw: Framework, year: int, values: pd.DataFrame,
                    kpis: dict[str, tuple[str, str, str]]) -> list[Issue]:
     """Errors that block a submission: values a reported KPI needs, reasons for N/A."""
     issues: list[Issue] = []
-    reported = values[values["value"].notna() & (values["status"] == "reported")]
-    present = set(zip(reported["data_item"], reported["year"].astype(int),
-                      reported["breakdown"], strict=True))
-    marked_na = set(zip(values.loc[values["status"] == "not_available", "data_item"],
-                        values.loc[values["status"] == "not_available", "year"].astype(int),
-                        values.loc[values["status"] == "not_available", "breakdown"],
-                        strict=True))
+    item, yr, bd_col, value, status = _columns(values)
+    keys = list(zip(item.tolist(), yr.tolist(), bd_col.tolist(), strict=True))
+    is_reported = ~np.isnan(value) & (status == "reported")
+    present = {keys[i] for i in np.flatnonzero(is_reported)}
+    marked_na = {keys[i] for i in np.flatnonzero(status == "not_available")}
     by_item_year: dict[tuple[str, int], list[str]] = {}
     for item, y, bd in present:
         by_item_year.setdefault((item, y), []).append(bd)
@@ -369,69 +376,95 @@ def check_required(fw: Framework, year: int, values: pd.DataFrame,
     return issues
 
 
-def _scaled(kind: pd.Series, value: pd.Series) -> pd.Series:
-    return pd.Series(np.where(kind.isin(SCALE_TYPES), np.log10(1.0 + value.clip(lower=0)),
-                              value), index=value.index)
+_stats_cache: dict[int, tuple[object, dict]] = {}
+
+
+def peer_stats(fw: Framework, year: int, peers: pd.DataFrame) -> dict[tuple[str, str], tuple]:
+    """Per (data item, breakdown) in year T: (median, MAD, n) of the members' values, on a log
+    scale for counts and amounts. Cached per peers frame, which is reused across members."""
+    import weakref
+
+    cached = _stats_cache.get(id(peers))
+    if cached is not None and cached[0]() is peers:
+        return cached[1]  # type: ignore[return-value]
+    meta = _meta(fw)
+    p = peers[(peers["year"] == year) & peers["value"].notna()
+              & peers["data_item"].isin(list(meta.types))]
+    kind = p["data_item"].map(meta.types)
+    p = p[kind != "yes_no"]
+    kind = kind[kind != "yes_no"]
+    x = np.where(kind.isin(SCALE_TYPES), np.log10(1.0 + p["value"].clip(lower=0)), p["value"])
+    frame = pd.DataFrame({"data_item": p["data_item"].to_numpy(),
+                          "breakdown": p["breakdown"].to_numpy(), "x": x})
+    grouped = frame.groupby(["data_item", "breakdown"])["x"]
+    median = grouped.transform("median")
+    stats = pd.DataFrame({"median": grouped.median(), "n": grouped.size(),
+                          "mad": (frame["x"] - median).abs().groupby(
+                              [frame["data_item"], frame["breakdown"]]).median()})
+    out = {key: (r.median, r.mad, int(r.n)) for key, r in zip(stats.index,
+                                                               stats.itertuples(), strict=True)}
+    if len(_stats_cache) > 16:
+        _stats_cache.clear()
+    _stats_cache[id(peers)] = (weakref.ref(peers), out)
+    return out
 
 
 def check_plausibility(fw: Framework, year: int, values: pd.DataFrame,
                        peers: pd.DataFrame | None = None,
                        thresholds: Thresholds | None = None) -> list[Issue]:
-    """Warnings: big changes from T-1 to T, and outliers among the cycle's other submissions.
+    """Warnings: big changes from T-1 to T, and outliers among the cycle's submissions.
 
-    `peers` holds the other submissions' values (`member, data_item, year, breakdown, value`).
+    `peers` holds the cycle's values (`member, data_item, year, breakdown, value`); the robust
+    z-score (Iglewicz and Hoaglin) of each value of T is taken against their median and MAD.
     """
     thresholds = thresholds or DEFAULT_THRESHOLDS
     meta = _meta(fw)
     issues: list[Issue] = []
-    v = values[values["value"].notna() & (values["status"] == "reported")
-               & values["data_item"].isin(list(meta.types))]
-    v = v.assign(kind=v["data_item"].map(meta.types))
-    now = v[v["year"] == year]
-    before = v[v["year"] == year - 1][["data_item", "breakdown", "value"]]
-    pair = now.merge(before, on=["data_item", "breakdown"], suffixes=("", "_prev"))
-    pair = pair[pair["kind"] != "yes_no"]
-    delta = (pair["value"] - pair["value_prev"]).abs()
-    pct = pair["kind"] == "percentage"
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = delta / pair["value_prev"].abs()
-    flagged = np.where(pct, delta > thresholds.points_change,
-                       (delta >= thresholds.min_change) & (pair["value_prev"] > 0)
-                       & (rel > thresholds.relative_change))
-    for r in pair[flagged].itertuples(index=False):
-        change = (_("{d} points").format(d=_fmt(round(r.value - r.value_prev, 2)))
-                  if r.kind == "percentage" else
-                  f"{(r.value / r.value_prev - 1) * 100:+.0f}%")
+    item, yr, bd, value, status = _columns(values)
+    use = ~np.isnan(value) & (status == "reported")
+    now = {(item[i], bd[i]): value[i] for i in np.flatnonzero(use & (yr == year))
+           if item[i] in meta.types}
+    before = {(item[i], bd[i]): value[i] for i in np.flatnonzero(use & (yr == year - 1))}
+    for (code, b), v in now.items():
+        prev = before.get((code, b))
+        kind = meta.types[code]
+        if prev is None or kind == "yes_no":
+            continue
+        delta = abs(v - prev)
+        if kind == "percentage":
+            if delta <= thresholds.points_change:
+                continue
+            change = _("{d} points").format(d=_fmt(round(v - prev, 2)))
+        else:
+            if prev <= 0 or delta < thresholds.min_change or \
+                    delta / prev <= thresholds.relative_change:
+                continue
+            change = f"{(v / prev - 1) * 100:+.0f}%"
         issues.append(Issue("warning", "year_on_year", _(
             "{value} in {year} against {prev} in {prev_year} ({change}): explain the change")
-            .format(value=_fmt(r.value), year=year, prev=_fmt(r.value_prev),
-                    prev_year=year - 1, change=change), "value",
-            ((r.data_item, year, r.breakdown),)))
+            .format(value=_fmt(v), year=year, prev=_fmt(prev), prev_year=year - 1,
+                    change=change), "value", ((code, year, b),)))
 
-    if peers is not None and not peers.empty and not now.empty:
-        p = peers[(peers["year"] == year) & peers["value"].notna()
-                  & peers["data_item"].isin(list(meta.types))]
-        p = p.assign(kind=p["data_item"].map(meta.types))
-        p = p[p["kind"] != "yes_no"]
-        p = p.assign(x=_scaled(p["kind"], p["value"]))
-        stats = p.groupby(["data_item", "breakdown"])["x"].agg(
-            median="median", n="size").reset_index()
-        p = p.merge(stats[["data_item", "breakdown", "median"]], on=["data_item", "breakdown"])
-        mad = (p["x"] - p["median"]).abs().groupby([p["data_item"], p["breakdown"]]).median()
-        stats = stats.merge(mad.rename("mad").reset_index(), on=["data_item", "breakdown"])
-        own = now[now["kind"] != "yes_no"]
-        own = own.assign(x=_scaled(own["kind"], own["value"]))
-        own = own.merge(stats, on=["data_item", "breakdown"])
-        own = own[(own["n"] >= thresholds.min_peers) & (own["mad"] > 0)]
-        z = 0.6745 * (own["x"] - own["median"]) / own["mad"]
-        for r, score in zip(own[z.abs() > thresholds.robust_z].itertuples(index=False),
-                            z[z.abs() > thresholds.robust_z], strict=True):
-            typical = 10 ** r.median - 1 if r.kind in SCALE_TYPES else r.median
+    if peers is not None and not peers.empty and now:
+        stats = peer_stats(fw, year, peers)
+        for (code, b), v in now.items():
+            found = stats.get((code, b))
+            kind = meta.types[code]
+            if found is None or kind == "yes_no":
+                continue
+            median, mad, n = found
+            if n < thresholds.min_peers or mad <= 0:
+                continue
+            x = np.log10(1.0 + max(v, 0.0)) if kind in SCALE_TYPES else v
+            z = 0.6745 * (x - median) / mad
+            if abs(z) <= thresholds.robust_z:
+                continue
+            typical = 10 ** median - 1 if kind in SCALE_TYPES else median
             issues.append(Issue("warning", "outlier", _(
                 "{value} is far from the other members' values (median {median} among {n}, "
                 "robust z-score {z:+.1f}): check it or explain it").format(
-                value=_fmt(r.value), median=_fmt(round(typical, 2)), n=int(r.n), z=score),
-                "value", ((r.data_item, year, r.breakdown),)))
+                value=_fmt(v), median=_fmt(round(typical, 2)), n=n, z=z),
+                "value", ((code, year, b),)))
     return issues
 
 
@@ -450,30 +483,21 @@ def kpi_state(fw: Framework, year: int, values: pd.DataFrame,
 
 def completeness(fw: Framework, year: int, values: pd.DataFrame,
                  kpis: dict[str, tuple[str, str, str]]) -> pd.DataFrame:
-    """Per outcome and per dimension: KPIs complete, N/A, not available, incomplete; share done.
-
-    A KPI counts as answered when it is complete or marked not applicable or not available.
-    """
+    """Per dimension and per outcome: KPIs complete, N/A, not available, incomplete, and the
+    share answered (complete, or marked not applicable or not available)."""
     states = kpi_state(fw, year, values, kpis)
-    frame = pd.DataFrame({
-        "kpi": [k.code for k in fw.kpis],
-        "outcome": [k.outcome for k in fw.kpis],
-        "dimension": [fw.outcome(k.outcome).dimension for k in fw.kpis],
-        "state": [states[k.code] for k in fw.kpis]})
+    outcome_dim = {o.code: o.dimension for o in fw.outcomes}
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for kpi in fw.kpis:
+        for level, code in (("dimension", outcome_dim.get(kpi.outcome, "")),
+                            ("outcome", kpi.outcome)):
+            row = counts.setdefault((level, code), dict.fromkeys(
+                ("complete", "not_applicable", "not_available", "incomplete"), 0))
+            row[states[kpi.code]] += 1
     rows = []
-    for level in ("dimension", "outcome"):
-        counts = pd.crosstab(frame[level], frame["state"])
-        for state in ("complete", "incomplete", "not_applicable", "not_available"):
-            if state not in counts:
-                counts[state] = 0
-        order = list(dict.fromkeys(frame[level]))
-        counts = counts.loc[order]
-        total = counts.sum(axis=1)
-        share = (total - counts["incomplete"]) / total
-        rows.append(pd.DataFrame({"level": level, "code": order, "kpis": total.to_numpy(),
-                                  "complete": counts["complete"].to_numpy(),
-                                  "not_applicable": counts["not_applicable"].to_numpy(),
-                                  "not_available": counts["not_available"].to_numpy(),
-                                  "incomplete": counts["incomplete"].to_numpy(),
-                                  "share": share.to_numpy()}))
-    return pd.concat(rows, ignore_index=True)
+    for (level, code), c in sorted(counts.items(), key=lambda kv: kv[0][0] != "dimension"):
+        total = sum(c.values())
+        rows.append({"level": level, "code": code, "kpis": total, **c,
+                     "share": (total - c["incomplete"]) / total})
+    return pd.DataFrame(rows, columns=["level", "code", "kpis", "complete", "not_applicable",
+                                       "not_available", "incomplete", "share"])

@@ -84,11 +84,19 @@ class Report:
 
 
 def peer_values(session: Session, sub: Submission) -> pd.DataFrame:
-    """The current values of the cycle's other submissions (for outlier warnings)."""
+    """The current values of the cycle's submissions (for outlier warnings)."""
     from pmm.assessment.tables import cycle_values
 
-    frame = cycle_values(session, cycle_of(session, sub).year)
-    return frame[frame["member"] != sub.member]
+    return cycle_values(session, cycle_of(session, sub).year)
+
+
+def errors(session: Session, sub: Submission) -> list[Issue]:
+    """Only the errors (values and required values), without the plausibility warnings."""
+    cycle = cycle_of(session, sub)
+    fw = framework_of(cycle)
+    values = current_values(session, sub)
+    kpis = effective_kpis(fw, stored_kpis(session, sub))
+    return check_values(fw, cycle.year, values) + check_required(fw, cycle.year, values, kpis)
 
 
 def report(session: Session, sub: Submission, *, peers: pd.DataFrame | None = None,
@@ -191,11 +199,10 @@ def validate(session: Session, actor: Actor, sub: Submission, *, reason: str = "
             raise PmmError(_("{member}'s peer review is still in progress: the reviewer "
                              "completes it (or requests changes) first.").format(
                 member=sub.member))
-    found = report(session, sub, peers=pd.DataFrame(
-        columns=["member", "data_item", "year", "breakdown", "value"]))
-    if found.errors:
+    found = errors(session, sub)
+    if found:
         raise PmmError(_("{member}'s submission has errors and cannot be validated:").format(
-            member=sub.member), *[f"{i.where}: {i.message}" for i in found.errors])
+            member=sub.member), *[f"{i.where}: {i.message}" for i in found])
     _move(session, actor, sub, "validate", "validated",
           allowed=("submitted", "resubmitted", "in_review"), reason=reason,
           expected_version=expected_version, now=now)
