@@ -30,6 +30,10 @@ def seed_users(url: str) -> None:
 def db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A database with users of every role and the open cycle 2024 of the test framework;
     PMM_DATABASE_URL points at it."""
+    return prepare(database_url, monkeypatch)
+
+
+def prepare(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PMM_DATABASE_URL", database_url)
     monkeypatch.delenv("PMM_USER", raising=False)
     seed_users(database_url)

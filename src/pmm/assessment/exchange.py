@@ -136,6 +136,12 @@ def export_csv(session: Session, sub: Submission | None, fw: Framework, year: in
     values = current_values(session, sub) if sub is not None else pd.DataFrame(
         columns=["data_item", "year", "breakdown", "value", "status", "note"])
     kpis = stored_kpis(session, sub) if sub is not None else {}
+    return render_csv(fw, year, values, kpis)
+
+
+def render_csv(fw: Framework, year: int, values: pd.DataFrame,
+               kpis: dict[str, tuple[str, str, str]]) -> str:
+    """The exchange CSV of these values and stored KPI rows."""
     rows = layout(fw, year, values, kpis)
     kinds = {d.code: d.type for d in fw.data_items}
     out = io.StringIO()
