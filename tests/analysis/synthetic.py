@@ -31,8 +31,12 @@ def observations(seed: int = 7, cycles: tuple[int, ...] = (2022, 2024), n: int =
     """(observations, memberships with a cycle column) of `cycles`."""
     rng = np.random.default_rng(seed)
     frames, groups = [], []
+    previous: list[str] = []
     for i, cycle in enumerate(cycles):
-        members = members_sample(n, offset=i)
+        # later cycles keep two thirds of the earlier participants and add new ones
+        members = sorted(set(previous[: 2 * n // 3]) | set(members_sample(n, offset=i)[
+            : n - min(len(previous), 2 * n // 3)]))
+        previous = members
         m = len(members)
         declarations = dict(zip(members, 10 ** rng.uniform(3.5, 7.5, m), strict=True))
         groups.append(memberships(members, declarations).assign(cycle=cycle))

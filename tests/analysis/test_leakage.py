@@ -104,7 +104,7 @@ def test_no_hidden_value_is_derivable(kind):
     hidden = (usable(OBS) & ~visible(viewer, OBS)).sum()
     found = set()
     for k in knowledge_of(OBS, viewer, bench, trends):
-        found |= attack(k, p=rules.dominance_p)
+        found |= attack(k, p=rules.protection_p)
     assert not found, f"{kind}: derivable hidden values {sorted(found)[:5]}"
     if kind == "secretariat":
         assert hidden == 0

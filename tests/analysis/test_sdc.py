@@ -228,8 +228,8 @@ def test_nothing_hidden_is_derivable_from_a_release(scenario, min_n):
         vis[own] = True  # a member always sees its own value
     rules = Rules(min_n=min_n)
     rel = release(x, vis, inc, PERCENT, rules, own=own)
-    # nothing derived, nor narrowed to within p% (the dominance p)
-    assert not attack(knowledge(x, vis, inc, rel, PERCENT), p=rules.dominance_p)
+    # nothing derived, nor narrowed to an interval narrower than protection_p %
+    assert not attack(knowledge(x, vis, inc, rel, PERCENT), p=rules.protection_p)
     # every withheld statistic says why
     reasons = rel.reasons(Rules(min_n=min_n))
     for g in range(len(inc)):

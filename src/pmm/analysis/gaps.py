@@ -138,15 +138,14 @@ def _link(out: pd.DataFrame, fw: Framework, catalogue: list[Support]) -> pd.Data
     lang = language()
     tools = {t.code: t for t in fw.tools}
     bodies = {w.code: w for w in fw.working_bodies}
-    per_kpi = {}
-    for k in fw.kpis:
-        codes = list(dict.fromkeys([*k.tools, *fw.outcome(k.outcome).tools]))
-        per_kpi[k.code] = codes
+    own = {k.code: list(k.tools) for k in fw.kpis}
+    per_kpi = {k.code: list(dict.fromkeys([*k.tools, *fw.outcome(k.outcome).tools]))
+               for k in fw.kpis}
     keys = out[["kpi", "gap", "outcome"]].drop_duplicates()
     linked = {}
     for kpi, gap, outcome in keys.itertuples(index=False):
         codes = per_kpi.get(kpi, [])
-        found = match(catalogue, gap, codes, outcome)
+        found = match(catalogue, gap, own.get(kpi, []), codes, outcome)
         linked[(kpi, gap)] = (
             "; ".join(codes),
             "; ".join(tools[c].name.get(lang) for c in codes if c in tools),

@@ -67,6 +67,7 @@ class Rules:
 
     min_n: int = 3
     dominance_p: float = 10.0
+    protection_p: float = 1.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -76,6 +77,9 @@ class Rules:
         if not 0 <= float(self.dominance_p) <= 100:
             problems.append(_("--dominance {value!r}: expected a percentage from 0 to 100")
                             .format(value=self.dominance_p))
+        if not 0 <= float(self.protection_p) <= 100:
+            problems.append(_("--protection {value!r}: expected a percentage from 0 to 100")
+                            .format(value=self.protection_p))
         if problems:
             raise PmmError(*problems)
 
@@ -162,10 +166,10 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
             total - largest <= rules.dominance_p / 100 * largest)
         code[(code == "") & dominated] = "dominance"
     order = np.asarray(priority if priority is not None else n, dtype=float)
-    # approximate disclosure: no hidden value may be narrowed to an interval narrower than p%
-    # of the larger of itself and the measure's mean magnitude
+    # approximate disclosure: no hidden value may be narrowed to an interval narrower than
+    # protection_p % of the larger of itself and the measure's mean magnitude
     scale = float(np.mean(np.abs(x))) if len(x) else 0.0
-    protection = rules.dominance_p / 100 * np.maximum(np.abs(x), scale)
+    protection = rules.protection_p / 100 * np.maximum(np.abs(x), scale)
 
     quant = {name: np.full(len(inc), np.nan) for name, _q in QUANTILES}
     withheld: list[list[str]] = [[] for _g in range(len(inc))]

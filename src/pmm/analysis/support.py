@@ -104,15 +104,24 @@ def support_frame(catalogue: list[Support], lang: str = "en") -> pd.DataFrame:
         for s in catalogue])
 
 
-def match(catalogue: list[Support], kind: str, tools: list[str], outcome: str) -> list[Support]:
-    """The support types that address a gap: specific ones first (most shared tools, then the
-    outcome), the general ones last."""
+def match(catalogue: list[Support], kind: str, kpi_tools: list[str], outcome_tools: list[str],
+          outcome: str, limit: int = 3) -> list[Support]:
+    """The support types that address a gap, most relevant first.
+
+    Specific types rank by how many of the KPI's own tools they cover, then by focus (the share
+    of their tools that concern the KPI or its outcome), then by naming the outcome; at most
+    `limit` of them. The general types (e.g. a diagnostic mission) come last.
+    """
+    relevant = set(kpi_tools) | set(outcome_tools)
     scored = []
     for order, s in enumerate(catalogue):
-        if kind not in s.gaps:
+        if kind not in s.gaps or s.general:
             continue
-        shared = len(set(s.tools) & set(tools))
-        specific = shared > 0 or outcome in s.outcomes
-        if specific or s.general:
-            scored.append((not specific, -shared, outcome not in s.outcomes, order, s))
-    return [s for *_key, s in sorted(scored, key=lambda t: t[:4])]
+        own = len(set(s.tools) & set(kpi_tools))
+        focus = len(set(s.tools) & relevant) / max(len(s.tools), 1)
+        named = outcome in s.outcomes
+        if own or focus or named:
+            scored.append(((-own, -focus, not named, order), s))
+    specific = [s for _key, s in sorted(scored, key=lambda t: t[0])][:limit]
+    general = [s for s in catalogue if s.general and kind in s.gaps]
+    return specific + general

@@ -45,7 +45,7 @@ def parse_changes(fw: Framework, changes: Mapping[str, float] | list[str]
     if isinstance(changes, list):
         pairs, errors = {}, []
         for text in changes:
-            code, sep, value = text.partition("=")
+            code, sep, value = text.rpartition("=")
             if not sep:
                 errors.append(_("--set {value!r}: expected CODE=VALUE, e.g. TF.1.1=95").format(
                     value=text))
