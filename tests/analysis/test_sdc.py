@@ -251,3 +251,15 @@ def test_nothing_hidden_is_derivable_from_a_yes_no_release(data):
                     *[b == v for v in range(2)]])
     rel = release(x, vis, inc, YES_NO, Rules(min_n=2))
     assert not attack(knowledge(x, vis, inc, rel, YES_NO))
+
+
+def test_position_of_a_member_whose_value_is_not_validated_yet():
+    """Its value is not in the statistics, but it may see where it would stand."""
+    x = np.array([10.0, 20.0, 70.0, 80.0])
+    inc = np.array([[1, 1, 1, 1], [1, 1, 0, 0]], bool)
+    rel = release(x, np.array([True, True, False, False]), inc, Domain(), Rules(min_n=2),
+                  own_value=50.0, own_groups=np.array([True, False]))
+    assert rel.position[0] == pytest.approx(50.0) and np.isnan(rel.position[1])
+    assert rel.mean[0] == pytest.approx(45.0)  # its value does not count
+    with pytest.raises(ValueError, match="own_groups"):
+        release(x, np.ones(4, bool), inc, Domain(), Rules(), own_value=1.0)

@@ -75,14 +75,22 @@ def benchmark(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, *,
     if "custom" in wanted and not custom:
         raise PmmError(_("--by custom needs user-defined groups (--groups FILE)"))
     domain = domain or (lambda level, code, variant: measure_domain(fw, level, code, variant))
-    data = obs[obs["level"].isin(list(levels)) & usable(obs)]
+    in_levels = obs["level"].isin(list(levels))
+    data = obs[in_levels & usable(obs)]
+    own_values: dict[tuple, float] = {}
+    if viewer.member is not None:
+        # the member's own value, validated or not, for its position
+        mine = obs[in_levels & (obs["member"] == viewer.member) & (obs["status"] == "ok")]
+        mine = mine[np.isfinite(mine["value"].astype(float))]
+        own_values = dict(zip(mine[KEY].itertuples(index=False, name=None),
+                              mine["value"].astype(float), strict=True))
     out = []
     for key, rows in data.groupby(KEY, sort=True):
         cycle, level, code, variant, breakdown = key
         rows = rows.reset_index(drop=True)
         cycle_groups = groups[groups["cycle"] == cycle] if "cycle" in groups.columns else groups
         frame = _release_measure(rows, viewer, cycle_groups, domain(level, code, variant), rules,
-                                 measure_direction(fw, level, code))
+                                 measure_direction(fw, level, code), own_values.get(key))
         frame = frame[frame["grouping"].isin(["global", *wanted])]
         if custom:
             frame = pd.concat([frame, _custom(rows, viewer, custom, rules,
@@ -102,7 +110,8 @@ def benchmark(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, *,
 
 
 def _release_measure(rows: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, domain: Domain,
-                     rules: Rules, direction: int) -> pd.DataFrame:
+                     rules: Rules, direction: int, own_value: float | None = None
+                     ) -> pd.DataFrame:
     """Release one measure of one cycle to `viewer` for every standard group at once."""
     members = rows["member"].astype(str).to_numpy()
     table = groups[groups["grouping"].isin(GROUPINGS)].drop_duplicates(["grouping", "group",
@@ -111,13 +120,19 @@ def _release_measure(rows: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, d
     labels["order"] = labels["grouping"].map({g: i for i, g in enumerate(GROUPINGS)})
     labels = labels.sort_values("order", kind="stable").reset_index(drop=True)
     incidence = _incidence(labels, table, members)
-    own = None
+    own, own_groups = None, None
     if viewer.member is not None and viewer.member in set(members):
         own = int(np.flatnonzero(members == viewer.member)[0])
+    elif viewer.member is not None and own_value is not None:
+        mine = set(table.loc[table["member"] == viewer.member, "grouping"] + "\0"
+                   + table.loc[table["member"] == viewer.member, "group"])
+        own_groups = (labels["grouping"] + "\0" + labels["group"]).isin(mine).to_numpy()
     # the audit withholds small groups first, and the global group last
     priority = incidence.sum(axis=1) + np.where(labels["grouping"] == "global", 1e9, 0)
     rel = release(rows["value"].to_numpy(float), visible(viewer, rows), incidence, domain, rules,
-                  own=own, direction=direction, priority=priority)
+                  own=own, direction=direction, priority=priority,
+                  own_value=own_value if own_groups is not None else None,
+                  own_groups=own_groups)
     frame = pd.DataFrame({
         "grouping": labels["grouping"], "group": labels["group"], "n": rel.n,
         "mean": rel.mean, "median": rel.median, "q1": rel.q1, "q3": rel.q3,

@@ -135,15 +135,17 @@ def reason_text(code: str, rules: Rules) -> str:
 
 def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, domain: Domain,
             rules: Rules, *, own: int | None = None, direction: int = 1,
-            priority: Sequence[float] | None = None) -> Release:
+            priority: Sequence[float] | None = None, own_value: float | None = None,
+            own_groups: np.ndarray | None = None) -> Release:
     """Decide every group statistic of one measure for one viewer.
 
     `values`: the validated values (finite) of the members; `visible`: which of them the viewer
     may see; `incidence`: groups × members, True where the member is in the group (groups of all
     groupings the viewer can ask for, together); `own`: index of the viewer's own member, for
     its position (share of the others in the group doing worse, `direction` 1 when higher is
-    better); `priority`: order in which groups are withheld by the audit (lowest first; default
-    the group size).
+    better); when the member's own value is not among `values` (not validated yet), give it as
+    `own_value` with the groups it belongs to as `own_groups`; `priority`: order in which groups
+    are withheld by the audit (lowest first; default the group size).
     """
     x = np.asarray(values, dtype=float)
     vis = np.asarray(visible, dtype=bool)
@@ -151,6 +153,10 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
     if not np.isfinite(x).all():
         raise ValueError("release() needs finite values; drop missing ones first")
     prot = ~vis
+    if own is not None:
+        own_value, own_groups = float(x[own]), inc[:, own]
+    if own_value is not None and own_groups is None:
+        raise ValueError("own_value needs own_groups")
     n = inc.sum(axis=1)
     n_prot = (inc & prot).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -193,13 +199,13 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
                 used[g].extend(picks)
             else:
                 withheld[g].append(name)
-        if own is not None and inc[g, own]:
-            others = members[members != own]
-            tie = x[others] == x[own]
+        if own_value is not None and own_groups is not None and own_groups[g]:
+            others = members[members != own] if own is not None else members
+            tie = x[others] == own_value
             if (tie & prot[others]).any():
                 pos_withheld[g] = True
             elif len(others):
-                worse = direction * (x[others] - x[own]) < 0
+                worse = direction * (x[others] - own_value) < 0
                 position[g] = 100.0 * (worse.sum() + 0.5 * tie.sum()) / len(others)
 
     released = code == ""
@@ -209,8 +215,8 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
     safe = np.zeros(len(x), dtype=bool)
     while True:
         rows = np.flatnonzero(released & (n_prot > 0))
-        determined = _determined(x, prot, inc, rows, domain, used, own, position, direction,
-                                 protection, safe)
+        determined = _determined(x, prot, inc, rows, domain, used, own_value, position,
+                                 direction, protection, safe)
         # withholding a group only removes an equation: what is safe now stays safe
         safe |= prot & ~determined
         if determined.any():
@@ -239,7 +245,7 @@ def release(values: np.ndarray, visible: np.ndarray, incidence: np.ndarray, doma
 
 
 def _determined(x: np.ndarray, prot: np.ndarray, inc: np.ndarray, rows: np.ndarray,
-                domain: Domain, used: list[list[float]], own: int | None,
+                domain: Domain, used: list[list[float]], own_value: float | None,
                 position: np.ndarray, direction: int, protection: np.ndarray,
                 safe: np.ndarray) -> np.ndarray:
     """Mask over all members: protected values that the released statistics determine, or (for
@@ -251,8 +257,8 @@ def _determined(x: np.ndarray, prot: np.ndarray, inc: np.ndarray, rows: np.ndarr
         return out
     A = inc[rows][:, pidx].astype(float)
     if domain.discrete and _on_levels(x[pidx], domain.levels or ()):
-        out[pidx] = _determined_discrete(x, pidx, inc, rows, domain, used, own, position,
-                                         direction)
+        out[pidx] = _determined_discrete(x, pidx, inc, rows, domain, used, own_value,
+                                         position, direction)
     else:
         lower, upper = _bounds_masks(x[pidx], domain)
         exact = determined_continuous(A, lower, upper)
@@ -484,7 +490,7 @@ def _lp_round(A: np.ndarray, lower: np.ndarray, upper: np.ndarray, fixed: np.nda
 
 
 def _determined_discrete(x: np.ndarray, pidx: np.ndarray, inc: np.ndarray, rows: np.ndarray,
-                         domain: Domain, used: list[list[float]], own: int | None,
+                         domain: Domain, used: list[list[float]], own_value: float | None,
                          position: np.ndarray, direction: int) -> np.ndarray:
     """Exact check for a measure with a few levels (e.g. yes/no): for each protected value, is
     there another assignment of levels to the protected members that gives every released
@@ -528,8 +534,8 @@ def _determined_discrete(x: np.ndarray, pidx: np.ndarray, inc: np.ndarray, rows:
             eq_b.append(float((xp[members] < u - TOL).sum()))
             eq_rows.append(count_row(members, np.isclose(levels, u)))
             eq_b.append(float(np.isclose(xp[members], u).sum()))
-        if own is not None and inc[g, own] and np.isfinite(position[g]):
-            o = x[own]
+        if own_value is not None and np.isfinite(position[g]):
+            o = own_value
             worse_levels = direction * (levels - o) < -TOL
             eq_rows.append(count_row(members, worse_levels))
             eq_b.append(float((direction * (xp[members] - o) < -TOL).sum()))
