@@ -131,7 +131,10 @@ def test_stale_workbook_is_a_conflict(db: str, tmp_path: Path, capsys) -> None:
     assert run(["submission", "import", str(fresh), "--cycle", "2024", "--member", "FRA",
                 "--as", "ncp-fra"]) == 3
     assert "Conflict" in capsys.readouterr().err
-    del path
+    # the workbook made before the submission existed is stale as well
+    assert run(["submission", "import", str(path), "--cycle", "2024", "--member", "FRA",
+                "--as", "ncp-fra"]) == 3
+    assert "made from version 0" in capsys.readouterr().err
 
 
 def test_workbook_for_another_member_is_refused(db: str, tmp_path: Path, capsys) -> None:

@@ -341,7 +341,8 @@ def import_file(session: Session, actor: Actor, year: int, member: str, path: Pa
     existing = find_submission(session, cycle, member)
     if expected_version is None and parsed.meta.get("version") and existing is not None:
         made_from = int(parsed.meta["version"])
-        if made_from and made_from != existing.version:
+        fresh = made_from == 0 and existing.version == 1  # started since, nothing saved yet
+        if made_from != existing.version and not fresh:
             raise ConflictError(_(
                 "Conflict: {file} was made from version {made} of {member}'s submission, which "
                 "has since been changed (now version {now}). Nothing was imported: make a new "
