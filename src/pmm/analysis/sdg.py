@@ -17,6 +17,7 @@ from pmm.analysis.disclosure import RANK, Viewer, visible
 from pmm.analysis.observations import COLUMNS
 from pmm.analysis.sdc import Rules
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
+from pmm.i18n import _
 
 LEVELS = ("sdg_target", "sdg_goal")
 MEMBER_COLUMNS = ["cycle", "member", "level", "code", "value", "outcomes", "status", "reason"]
@@ -42,9 +43,9 @@ def sdg_observations(obs: pd.DataFrame, fw: Framework) -> pd.DataFrame:
         rank=("rank", "max"), validated=("validated", "first"))
     grouped = grouped.rename(columns={"sdg": "code"})
     grouped["status"] = np.where(grouped["outcomes"] > 0, "ok", "not_computable")
-    grouped["reason"] = np.where(
-        grouped["outcomes"] > 0, "",
-        "no score for any of the " + grouped["mapped"].astype(str) + " outcomes mapped")
+    grouped["reason"] = ["" if o > 0 else _("no score for any of the {n} outcomes mapped to it")
+                         .format(n=m) for o, m in zip(grouped["outcomes"], grouped["mapped"],
+                                                      strict=True)]
     grouped["disclosure"] = grouped["rank"].map(dict(enumerate(DISCLOSURE_LEVELS)))
     grouped["variant"], grouped["breakdown"] = "", ""
     return grouped[[*COLUMNS, "outcomes"]]
