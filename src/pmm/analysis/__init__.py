@@ -7,17 +7,31 @@ them over the database. Every read of member data goes through `disclosure.visib
 User documentation: docs/analysis.md.
 """
 
-from pmm.analysis.benchmark import benchmark
-from pmm.analysis.disclosure import Viewer, parse_viewer, visible
-from pmm.analysis.gaps import find_gaps, plan_by_support
-from pmm.analysis.groups import memberships
-from pmm.analysis.observations import build as build_observations
-from pmm.analysis.sdc import Domain, Release, Rules, release
-from pmm.analysis.sdg import sdg_benchmark, sdg_member, sdg_observations
-from pmm.analysis.secretariat import coverage, demand, participation
-from pmm.analysis.support import Support, load_support
-from pmm.analysis.trends import comparability, group_trends, member_trends
-from pmm.analysis.whatif import WhatIf, whatif
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded on first use, so that `pmm --help` and the other commands do not pay for scipy.
+_WHERE = {
+    "benchmark": "benchmark", "Viewer": "disclosure", "parse_viewer": "disclosure",
+    "visible": "disclosure", "find_gaps": "gaps", "plan_by_support": "gaps",
+    "memberships": "groups", "build_observations": "observations", "Domain": "sdc",
+    "Release": "sdc", "Rules": "sdc", "release": "sdc", "sdg_benchmark": "sdg",
+    "sdg_member": "sdg", "sdg_observations": "sdg", "coverage": "secretariat",
+    "demand": "secretariat", "participation": "secretariat", "Support": "support",
+    "load_support": "support", "comparability": "trends", "group_trends": "trends",
+    "member_trends": "trends", "WhatIf": "whatif", "whatif": "whatif",
+}
+_RENAMED = {"build_observations": "build"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'pmm.analysis' has no attribute {name!r}")
+    module = importlib.import_module(f"pmm.analysis.{_WHERE[name]}")
+    return getattr(module, _RENAMED.get(name, name))
+
 
 __all__ = [
     "Domain",

@@ -11,24 +11,24 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from pmm.analysis import api
-from pmm.analysis.disclosure import MEMBER_KINDS, parse_viewer
-from pmm.analysis.gaps import plan_by_support
-from pmm.analysis.groups import check_by
-from pmm.analysis.sdc import Rules
-from pmm.analysis.support import load_support
-from pmm.cells import neutralise
 from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.store.cli import DatabaseUrl
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pmm.analysis.disclosure import Viewer
+    from pmm.analysis.sdc import Rules
+
+# The analysis modules (pandas, scipy) are imported inside the commands: only when used.
+MEMBER_KINDS = ("ncp", "member_viewer")
 
 app = typer.Typer()
 secretariat_app = typer.Typer(help="Secretariat views: participation, coverage, demand.",
@@ -50,6 +50,24 @@ Dominance = Annotated[float, typer.Option(
 MemberOption = Annotated[str, typer.Option("--member", help="ISO 3166-1 alpha-3 code, e.g. KEN.")]
 
 
+def _api():  # the api module, imported on first use
+    from pmm.analysis import api
+
+    return api
+
+
+def _viewer(text: str) -> Viewer:
+    from pmm.analysis.disclosure import parse_viewer
+
+    return parse_viewer(text)
+
+
+def _check_by(by: str) -> str:
+    from pmm.analysis.groups import check_by
+
+    return check_by(by)
+
+
 def _label() -> str:
     return _("Computed by customs-pmm with the documented method; not an official WCO rating.")
 
@@ -62,10 +80,14 @@ def _check_format(fmt: str) -> str:
 
 
 def _rules(min_n: int, dominance: float) -> Rules:
+    from pmm.analysis.sdc import Rules
+
     return Rules(min_n=min_n, dominance_p=dominance)
 
 
 def _cell(value: object) -> object:
+    import numpy as np
+
     if isinstance(value, float | np.floating):
         return None if not math.isfinite(value) else round(float(value), 4)
     if isinstance(value, np.integer):
@@ -78,6 +100,10 @@ def _cell(value: object) -> object:
 def emit(frame: pd.DataFrame, fmt: str, columns: list[str], *, title: str = "",
          scores: bool = False) -> None:
     """Print `frame[columns]` as CSV, JSON or a table; with the scores label if `scores`."""
+    import pandas as pd
+
+    from pmm.cells import neutralise
+
     out = frame[columns]
     records = [{c: _cell(v) for c, v in zip(columns, row, strict=True)}
                for row in out.itertuples(index=False, name=None)]
@@ -138,11 +164,11 @@ def benchmark_cmd(
 ) -> None:
     """Peer-group statistics (n, mean, median, quartiles) the viewer may receive."""
     _check_format(fmt)
-    check_by(by)
-    who = parse_viewer(viewer)
+    _check_by(by)
+    who = _viewer(viewer)
     custom = _groups_file(by, groups)
     levels = ("outcome", "dimension") if scores else ("kpi",)
-    frame = api.benchmarks(cycle, who, by=by, kpi=kpi, levels=levels,
+    frame = _api().benchmarks(cycle, who, by=by, kpi=kpi, levels=levels,
                            rules=_rules(min_n, dominance), custom=custom,
                            database_url=database_url)
     frame = frame[frame["grouping"].isin([by, "global"])]
@@ -180,14 +206,16 @@ def gaps_cmd(
 ) -> None:
     """A member's gaps, ranked by severity and weight: its capacity-building plan."""
     _check_format(fmt)
-    check_by(by)
+    _check_by(by)
     if by == "custom":
         raise PmmError(_("--by custom: gaps compare with a standard peer grouping"))
-    who = parse_viewer(viewer) if viewer else None
-    frame = api.member_gaps(cycle, member, who, by=by, rules=_rules(min_n, dominance),
+    who = _viewer(viewer) if viewer else None
+    frame = _api().member_gaps(cycle, member, who, by=by, rules=_rules(min_n, dominance),
                             support_path=support, database_url=database_url)
     if summary:
+        from pmm.analysis.gaps import plan_by_support
         from pmm.analysis.load import load_cycle
+        from pmm.analysis.support import load_support
 
         fw = load_cycle(cycle, database_url).fw
         plan = plan_by_support(frame, load_support(support, fw=fw))
@@ -226,7 +254,7 @@ def participation_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat",
                       database_url: DatabaseUrl = None) -> None:
     """Invited, started, submitted and validated members by region and income group."""
     _check_format(fmt)
-    frame = api.participation(cycle, parse_viewer(viewer), rules=Rules(min_n=min_n),
+    frame = _api().participation(cycle, _viewer(viewer), rules=_rules(min_n, 10.0),
                               database_url=database_url)
     emit(frame, fmt, list(frame.columns), title=_("Participation in {cycle}").format(
         cycle=cycle))
@@ -237,7 +265,7 @@ def coverage_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", fmt: Fo
                  database_url: DatabaseUrl = None) -> None:
     """How many validated members reported each KPI, and why the others did not."""
     _check_format(fmt)
-    frame = api.coverage(cycle, parse_viewer(viewer), database_url=database_url)
+    frame = _api().coverage(cycle, _viewer(viewer), database_url=database_url)
     emit(frame, fmt, list(frame.columns), title=_("KPI coverage in {cycle}").format(cycle=cycle))
 
 
@@ -247,8 +275,8 @@ def demand_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", by: By = 
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
     """Capacity-building demand by WCO region and outcome (from every validated member's gaps)."""
     _check_format(fmt)
-    check_by(by)
-    frame, _gaps = api.demand(cycle, parse_viewer(viewer), by=by, support_path=support,
+    _check_by(by)
+    frame, _gaps = _api().demand(cycle, _viewer(viewer), by=by, support_path=support,
                               database_url=database_url)
     emit(frame, fmt, list(frame.columns), title=_("Capacity-building demand in {cycle}").format(
         cycle=cycle))
@@ -263,8 +291,8 @@ def sdg_cmd(cycle: CycleYear,
             database_url: DatabaseUrl = None) -> None:
     """Outcome scores rolled up to the SDG targets and goals they map to."""
     _check_format(fmt)
-    check_by(by)
-    frame = api.sdg(cycle, parse_viewer(viewer), member=member, by=by,
+    _check_by(by)
+    frame = _api().sdg(cycle, _viewer(viewer), member=member, by=by,
                     rules=_rules(min_n, dominance), database_url=database_url)
     if member is None:
         frame = frame[frame["grouping"].isin([by, "global"])]
@@ -292,9 +320,9 @@ def trends_cmd(cycle: CycleYear,
                database_url: DatabaseUrl = None) -> None:
     """Change between two cycles, flagged where the framework broke comparability."""
     _check_format(fmt)
-    check_by(by)
+    _check_by(by)
     levels = ("outcome", "dimension") if scores else ("kpi",)
-    frame = api.trends(cycle, parse_viewer(viewer), since=since, member=member, by=by,
+    frame = _api().trends(cycle, _viewer(viewer), since=since, member=member, by=by,
                        levels=levels, rules=_rules(min_n, dominance), database_url=database_url)
     if member is None:
         frame = frame[frame["grouping"].isin([by, "global"])]
@@ -324,8 +352,8 @@ def whatif_cmd(cycle: CycleYear, member: MemberOption,
     _check_format(fmt)
     if show not in ("effect", "gaps"):
         raise PmmError(_("--show {value!r}: expected effect or gaps").format(value=show))
-    who = parse_viewer(viewer) if viewer else None
-    result = api.whatif(cycle, member, list(set_), who, database_url=database_url)
+    who = _viewer(viewer) if viewer else None
+    result = _api().whatif(cycle, member, list(set_), who, database_url=database_url)
     if show == "effect":
         frame = result.effect if every else result.effect[result.effect["changed"]]
         emit(frame, fmt, ["member", "level", "code", "before", "after", "change"],
@@ -339,6 +367,9 @@ def whatif_cmd(cycle: CycleYear, member: MemberOption,
 
 def compare_gaps(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     """Gaps side by side: priority before and after (0 where a gap is closed or new)."""
+    import numpy as np
+    import pandas as pd
+
     key = ["kpi", "gap"]
     b = before[[*key, "priority"]] if len(before) else pd.DataFrame(columns=[*key, "priority"])
     a = after[[*key, "priority"]] if len(after) else pd.DataFrame(columns=[*key, "priority"])
