@@ -44,7 +44,7 @@ def prepare(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def csv_lines(text: str) -> list[str]:
-    return text.strip("\n").split("\n")
+    return text.strip("\r\n").split("\r\n")
 
 
 COMPLETE = {  # a complete, plausible FRA submission for 2024 (data-item rows of the CSV)

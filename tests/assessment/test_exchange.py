@@ -147,3 +147,21 @@ def test_empty_value_removes_and_unknown_member_is_refused(db: str, tmp_path: Pa
     assert run(["submission", "import", str(tmp_path / "b.csv"), "--cycle", "2024", "--member",
                 "QQQ", "--as", "ncp-fra"]) != 0
     assert "Unknown WCO Member code 'QQQ'" in capsys.readouterr().err
+
+
+def test_notes_with_windows_line_ends_round_trip(db: str, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "crlf.csv"
+    source.write_bytes(b"kpi,data_item,year,breakdown,value,status,disclosure,note\r\n"
+                       b',release_time_mean_h,2024,,7,reported,,"line one\r\nline two\rthree"\r\n'
+                       b'release_time,,,,,reported,wco,"@ops\r\n-desk"\r\n')
+    assert run(["submission", "import", str(source), "--cycle", "2024", "--member", "FRA",
+                "--as", "ncp-fra"]) == 0
+    first = export(capsys)
+    assert '"line one\nline two\nthree"' in first
+    again = tmp_path / "again.csv"
+    again.write_text(first, encoding="utf-8", newline="")
+    capsys.readouterr()
+    assert run(["submission", "import", str(again), "--cycle", "2024", "--member", "FRA",
+                "--as", "ncp-fra"]) == 0
+    assert "No changes" in capsys.readouterr().out
+    assert export(capsys) == first

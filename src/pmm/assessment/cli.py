@@ -182,7 +182,7 @@ def submission_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(text, encoding="utf-8", newline="")
         typer.echo(_("Wrote {file}.").format(file=output), err=True)
 
 

@@ -145,7 +145,8 @@ def render_csv(fw: Framework, year: int, values: pd.DataFrame,
     rows = layout(fw, year, values, kpis)
     kinds = {d.code: d.type for d in fw.data_items}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF (RFC 4180): the csv module then also quotes a lone "\r" inside a note
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for item, y, bd, value, status, note in rows.items:
         writer.writerow(["", neutralise(item), y, neutralise(bd),

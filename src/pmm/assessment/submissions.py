@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from sqlalchemy import and_, bindparam, delete, insert, literal, select, update
@@ -90,6 +90,11 @@ class Plan:
     @property
     def changes(self) -> int:
         return len(self.audit)
+
+
+def clean_text(text: str) -> str:
+    """Line ends as \\n only (spreadsheets and XML keep no \\r), so files round-trip."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def find_submission(session: Session, cycle: Cycle, member: str) -> Submission | None:
@@ -202,7 +207,9 @@ def plan_changes(session: Session, sub: Submission, fw: Framework, year: int,
                   for r in stored.itertuples(index=False)}
     incoming: dict[Key, ItemChange] = {}
     for change in items:
-        incoming[change.key] = change  # the last one wins, like a spreadsheet row read later
+        # the last one wins, like a spreadsheet row read later; notes keep \n line ends only
+        incoming[change.key] = replace(change, note=clean_text(change.note))
+    kpis = [replace(k, note=None if k.note is None else clean_text(k.note)) for k in kpis]
     merged = stored[[k not in incoming for k in zip(
         stored["data_item"], stored["year"].astype(int), stored["breakdown"], strict=True)]]
     new_rows = pd.DataFrame([{"data_item": c.data_item, "year": c.year,

@@ -160,7 +160,7 @@ def audit(
     with transaction(database_url) as session:
         rows = audit_trail.trail(session, cycle=cycle, member=member, actor=actor, limit=limit)
     if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv.writer(sys.stdout, lineterminator="\r\n")
         writer.writerow(AUDIT_COLUMNS)
         for r in rows:
             writer.writerow([neutralise(v) if isinstance(v, str) else v for v in (

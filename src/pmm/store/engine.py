@@ -54,11 +54,14 @@ def get_engine(url: str | None = None) -> Engine:
 
 def dispose(url: str | None = None) -> None:
     """Close the pooled connections of one URL's engine (all engines if None) and forget it."""
+    from pmm.store import migrate
+
     keys = list(_engines) if url is None else [resolve_url(url)]
     for key in keys:
         engine = _engines.pop(key, None)
         if engine is not None:
             engine.dispose()
+    migrate.forget()  # the next engine checks its schema again
 
 
 def _create(resolved: str) -> Engine:

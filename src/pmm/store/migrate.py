@@ -67,3 +67,8 @@ def ensure_current(engine: Engine) -> None:
 
 def _key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=False)
+
+
+def forget() -> None:
+    """Check schemas again from now on (after engines were disposed)."""
+    _checked.clear()
