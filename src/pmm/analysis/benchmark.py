@@ -186,8 +186,10 @@ def _custom(rows: pd.DataFrame, viewer: Viewer, custom: Mapping[str, list[str]],
         own = int(np.flatnonzero(members == viewer.member)[0])
     rel = release(mine["value"].to_numpy(float), np.ones(len(mine), bool), incidence, Domain(),
                   rules, own=own, direction=direction)
+    note = _("user-defined group: computed from the values you may see only")
     return pd.DataFrame({
         "grouping": labels["grouping"], "group": labels["group"], "n": rel.n,
         "mean": rel.mean, "median": rel.median, "q1": rel.q1, "q3": rel.q3,
-        "position": rel.position, "suppressed": rel.suppressed, "reason": rel.reasons(rules),
+        "position": rel.position, "suppressed": rel.suppressed,
+        "reason": [f"{note}; {r}" if r else note for r in rel.reasons(rules)],
         "basis": "visible"})

@@ -47,6 +47,9 @@ ViewerOption = Annotated[str, typer.Option(
 MinN = Annotated[int, typer.Option("--min-n", help="Minimum members behind a group statistic.")]
 Dominance = Annotated[float, typer.Option(
     "--dominance", help="p of the p% dominance rule (0 turns it off).")]
+Protection = Annotated[float, typer.Option(
+    "--protection", help="No hidden value may be confined to an interval narrower than this % "
+                         "of its magnitude.")]
 MemberOption = Annotated[str, typer.Option("--member", help="ISO 3166-1 alpha-3 code, e.g. KEN.")]
 
 
@@ -79,10 +82,10 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-def _rules(min_n: int, dominance: float) -> Rules:
+def _rules(min_n: int, dominance: float, protection: float = 1.0) -> Rules:
     from pmm.analysis.sdc import Rules
 
-    return Rules(min_n=min_n, dominance_p=dominance)
+    return Rules(min_n=min_n, dominance_p=dominance, protection_p=protection)
 
 
 def _cell(value: object) -> object:
@@ -158,6 +161,9 @@ def benchmark_cmd(
         "--groups", help="User-defined groups (with --by custom).")] = None,
     min_n: MinN = 3,
     dominance: Dominance = 10.0,
+    protection: Protection = 1.0,
+    breakdowns: Annotated[bool, typer.Option(
+        "--breakdowns", help="Also the KPIs' variants and breakdowns (e.g. by flow).")] = False,
     all_columns: Annotated[bool, typer.Option("--all-columns", help="Every column.")] = False,
     fmt: Format = "csv",
     database_url: DatabaseUrl = None,
@@ -169,13 +175,15 @@ def benchmark_cmd(
     custom = _groups_file(by, groups)
     levels = ("outcome", "dimension") if scores else ("kpi",)
     frame = _api().benchmarks(cycle, who, by=by, kpi=kpi, levels=levels,
-                           rules=_rules(min_n, dominance), custom=custom,
-                           database_url=database_url)
+                              headline=not breakdowns,
+                              rules=_rules(min_n, dominance, protection), custom=custom,
+                              database_url=database_url)
     frame = frame[frame["grouping"].isin([by, "global"])]
     if all_columns:
         columns = list(frame.columns)
     else:
-        columns = (["level", "kpi"] if scores else ["kpi"]) + [
+        columns = (["level", "kpi"] if scores else ["kpi"]) + (
+            ["variant", "breakdown"] if breakdowns else []) + [
             "group", "n", "mean", "median", "q1", "q3", "suppressed", "reason"]
         if who.kind in MEMBER_KINDS:
             columns.insert(columns.index("suppressed"), "position")
@@ -201,6 +209,7 @@ def gaps_cmd(
         "--summary", help="The plan per support type instead of per gap.")] = False,
     min_n: MinN = 3,
     dominance: Dominance = 10.0,
+    protection: Protection = 1.0,
     fmt: Format = "table",
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -210,7 +219,8 @@ def gaps_cmd(
     if by == "custom":
         raise PmmError(_("--by custom: gaps compare with a standard peer grouping"))
     who = _viewer(viewer) if viewer else None
-    frame = _api().member_gaps(cycle, member, who, by=by, rules=_rules(min_n, dominance),
+    frame = _api().member_gaps(cycle, member, who, by=by,
+                               rules=_rules(min_n, dominance, protection),
                             support_path=support, database_url=database_url)
     if summary:
         from pmm.analysis.gaps import plan_by_support
@@ -287,13 +297,13 @@ def sdg_cmd(cycle: CycleYear,
             member: Annotated[str | None, typer.Option(
                 "--member", help="One member's SDG scores (default: group aggregates).")] = None,
             by: By = "region", viewer: ViewerOption = "public", min_n: MinN = 3,
-            dominance: Dominance = 10.0, fmt: Format = "csv",
+            dominance: Dominance = 10.0, protection: Protection = 1.0, fmt: Format = "csv",
             database_url: DatabaseUrl = None) -> None:
     """Outcome scores rolled up to the SDG targets and goals they map to."""
     _check_format(fmt)
     _check_by(by)
     frame = _api().sdg(cycle, _viewer(viewer), member=member, by=by,
-                    rules=_rules(min_n, dominance), database_url=database_url)
+                    rules=_rules(min_n, dominance, protection), database_url=database_url)
     if member is None:
         frame = frame[frame["grouping"].isin([by, "global"])]
         columns = ["level", "kpi", "group", "n", "mean", "median", "q1", "q3", "suppressed",
@@ -316,14 +326,15 @@ def trends_cmd(cycle: CycleYear,
                scores: Annotated[bool, typer.Option(
                    "--scores", help="Outcome and dimension scores instead of KPI values.")]
                = False,
-               min_n: MinN = 3, dominance: Dominance = 10.0, fmt: Format = "csv",
-               database_url: DatabaseUrl = None) -> None:
+               min_n: MinN = 3, dominance: Dominance = 10.0, protection: Protection = 1.0,
+               fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
     """Change between two cycles, flagged where the framework broke comparability."""
     _check_format(fmt)
     _check_by(by)
     levels = ("outcome", "dimension") if scores else ("kpi",)
     frame = _api().trends(cycle, _viewer(viewer), since=since, member=member, by=by,
-                       levels=levels, rules=_rules(min_n, dominance), database_url=database_url)
+                       levels=levels, rules=_rules(min_n, dominance, protection),
+                       database_url=database_url)
     if member is None:
         frame = frame[frame["grouping"].isin([by, "global"])]
         columns = ["level", "kpi", "group", "cycle_from", "cycle_to", "mean_from", "mean_to",
