@@ -124,8 +124,8 @@ def _release_times(md: Microdata, years: list[int]) -> list[ItemRow]:
     im = f.filter(f.in_declarations & (f.flow == "IM"))
     modes = sorted(int(r["transport_mode"]) for r in md.execute(
         im.select("transport_mode").distinct()).to_pylist() if r["transport_mode"] is not None)
-    scoped = im.mutate(year=im.release.year().cast("int32"))
-    scoped = scoped.filter(scoped.year.isin(years))
+    scoped = im.mutate(year=Q.year_of(im.release, years))
+    scoped = scoped.filter(scoped.year.notnull())
     stats = Q.interval_stats(Q.hours(scoped, "arrival", "release"), [])
     stats["total"] = scoped.count()
     per_year = {r["year"]: r for r in md.execute(

@@ -1,26 +1,36 @@
 """Every measurement, written once as Ibis expressions over the contract's tables.
 
 The engines compile these to DuckDB or Spark SQL. The heavy step is `facts`: one pass over the
-events pivots each declaration's milestones into columns and joins the declaration and the AEO
-register, giving one row per declaration id. Verification, the Time Release Study and the data
-items all read that table, so a measurement costs one pass over the events.
+events (plus one pseudo-event per declaration row) pivots each declaration id's milestones into
+columns, then a join adds the declaration and its AEO status, giving one row per declaration id.
+Verification, the Time Release Study and the data items all read that table, so a measurement
+costs one pass over the events.
+
+Timestamps are integers (microseconds since the epoch, UTC; see `engine.py`): an interval is a
+difference, and "in year Y" is a range of integers computed here in Python, identical on every
+engine.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ibis
 import ibis.expr.types as ir
 
-from pmm.measure.contract import MILESTONES, TABLES
+from pmm.measure.contract import MILESTONES, TABLES, Column
 from pmm.measure.engine import table_schema
 
 # Milestones whose time is kept per declaration (the others are only counted).
 TIMED = ("arrival", "lodgement", "registration", "inspection_start", "inspection_end",
          "release", "exit")
-# Milestone counts are packed into one integer, 5 bits per milestone, so a single SUM gives
-# every count (10 * 5 = 50 bits: exact in a double, which is how engines divide).
+# Rows per declaration id of each milestone, and of the declarations table itself (code 10), are
+# packed into one integer, 5 bits each, so a single SUM gives every count (11 * 5 = 55 bits; the
+# engines decode it with a division by a power of 32, exact in a double below 2**53 = 32**10.6).
+DECLARATION_CODE = len(MILESTONES)
 BASE = 32
 US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 86_400_000_000
 DECLARATION_COLUMNS = tuple(c.name for c in TABLES["declarations"].columns
                             if c.name != "declaration_id")
 
@@ -30,28 +40,69 @@ def source(name: str) -> ir.Table:
     return ibis.table(table_schema(name), name=name)
 
 
-def events_pivot(ev: ir.Table) -> ir.Table:
-    valid = ev.milestone.isin(MILESTONES) & ev.ts.notnull()
-    packed = ibis.cases(*[((ev.milestone == m) & ev.ts.notnull(), BASE**i)
-                          for i, m in enumerate(MILESTONES)], else_=0)
-    return ev.group_by("declaration_id").aggregate(
-        **{m: ev.ts.min(where=ev.milestone == m) for m in TIMED},
-        milestone_counts=packed.sum().cast("int64"),
-        n_events=ev.count(),
-        n_invalid_events=(~valid).sum().cast("int64"),
+def year_start(year: int) -> int:
+    """Microseconds since the epoch at 1 January of `year`, 00:00 UTC."""
+    return int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000
+
+
+def in_year(us: ir.IntegerValue, year: int) -> ir.BooleanValue:
+    return (us >= year_start(year)) & (us < year_start(year + 1))
+
+
+def year_of(us: ir.IntegerValue, years: list[int]) -> ir.IntegerValue:
+    """The UTC year of an instant among `years` (null outside them)."""
+    return ibis.cases(*[(in_year(us, y), y) for y in sorted(years)], else_=ibis.null("int32"))
+
+
+def month_of(us: ir.IntegerValue, year: int) -> ir.IntegerValue:
+    """The UTC month (1-12) of an instant in `year` (null outside it)."""
+    bounds = [int(dt.datetime(year + m // 12, m % 12 + 1, 1, tzinfo=dt.UTC).timestamp())
+              * 1_000_000 for m in range(13)]
+    return ibis.cases(*[((us >= bounds[m]) & (us < bounds[m + 1]), m + 1) for m in range(12)],
+                      else_=ibis.null("int32"))
+
+
+def day_number(date: ir.DateValue) -> ir.IntegerValue:
+    """Days since 1970-01-01 of a date."""
+    return date.delta(ibis.date(1970, 1, 1), unit="day")
+
+
+def events_pivot(ev: ir.Table, decl: ir.Table) -> ir.Table:
+    """One row per declaration id in either table: milestone times and packed row counts."""
+    code = ibis.cases(*[(ev.milestone == m, i) for i, m in enumerate(MILESTONES)],
+                      else_=ibis.null("int8"))
+    rows = ev.select(declaration_id=ev.declaration_id, code=code, us=ev.ts).union(
+        decl.select(declaration_id=decl.declaration_id,
+                    code=ibis.literal(DECLARATION_CODE, "int8"), us=ibis.null("int64")))
+    packed = ibis.cases(*[(rows.code == i, BASE**i) for i in range(DECLARATION_CODE)],
+                        else_=0)
+    valid_event = rows.code.notnull() & rows.us.notnull()
+    return rows.group_by("declaration_id").aggregate(
+        **{m: rows.us.min(where=rows.code == MILESTONES.index(m)) for m in TIMED},
+        counts=(ibis.ifelse(valid_event, packed, 0)
+                + ibis.ifelse(rows.code == DECLARATION_CODE, BASE**DECLARATION_CODE, 0)
+                ).sum().cast("int64"),
+        n_rows=rows.count(),
     )
+
+
+def packed_count(counts: ir.IntegerValue, code: int) -> ir.IntegerValue:
+    return (counts // BASE**code) % BASE
 
 
 def facts(ev: ir.Table, decl: ir.Table, aeo: ir.Table | None) -> ir.Table:
     """One row per declaration id found in either table, with milestones and AEO status."""
-    piv = events_pivot(ev)
-    j = piv.outer_join(decl, piv.declaration_id == decl.declaration_id)
+    piv = events_pivot(ev, decl)
+    n_decl = packed_count(piv.counts, DECLARATION_CODE)
+    # A declaration id repeated in `declarations` is refused by the verifier; until then the
+    # left join may repeat its row, which the checks count once per id via `n_declarations`.
+    j = piv.left_join(decl, piv.declaration_id == decl.declaration_id)
     f = j.select(
-        declaration_id=ibis.coalesce(j.declaration_id, j.declaration_id_right),
-        in_declarations=j.declaration_id_right.notnull(),
-        n_events=ibis.coalesce(j.n_events, 0),
-        n_invalid_events=ibis.coalesce(j.n_invalid_events, 0),
-        milestone_counts=ibis.coalesce(j.milestone_counts, 0),
+        declaration_id=j.declaration_id,
+        n_declarations=n_decl,
+        in_declarations=n_decl > 0,
+        counts=j.counts,
+        n_events=j.n_rows - n_decl,
         **{c: j[c] for c in DECLARATION_COLUMNS},
         **{m: j[m] for m in TIMED},
     )
@@ -59,21 +110,21 @@ def facts(ev: ir.Table, decl: ir.Table, aeo: ir.Table | None) -> ir.Table:
         return f.mutate(aeo=ibis.literal(False))
     # The verifier refuses overlapping authorisations of a trader, so at most one register row
     # matches a declaration and the left join keeps one row per declaration.
-    day = f.lodgement.date()
-    a = aeo.select(aeo_trader=aeo.trader_id, valid_from=aeo.valid_from, valid_to=aeo.valid_to)
-    k = f.left_join(a, [f.trader_id == a.aeo_trader, a.valid_from <= day,
-                        a.valid_to.isnull() | (a.valid_to >= day)])
+    day = f.lodgement // US_PER_DAY
+    a = aeo.select(aeo_trader=aeo.trader_id, aeo_from=day_number(aeo.valid_from),
+                   aeo_to=day_number(aeo.valid_to))
+    k = f.left_join(a, [f.trader_id == a.aeo_trader, a.aeo_from <= day,
+                        a.aeo_to.isnull() | (a.aeo_to >= day)])
     return k.select(*[k[c] for c in f.columns], aeo=k.aeo_trader.notnull())
 
 
 def milestone_count(f: ir.Table, milestone: str) -> ir.IntegerValue:
-    i = MILESTONES.index(milestone)
-    return (f.milestone_counts // BASE**i) % BASE
+    return packed_count(f.counts, MILESTONES.index(milestone))
 
 
 def hours(f: ir.Table, start: str, end: str) -> ir.FloatingValue:
     """Elapsed hours from one milestone to another (null when either is missing)."""
-    return f[end].delta(f[start], unit="microsecond") / US_PER_HOUR
+    return (f[end] - f[start]) / US_PER_HOUR
 
 
 # --- verification over facts -------------------------------------------------------------------
@@ -92,11 +143,18 @@ IMPLAUSIBLE_HOURS = 180 * 24  # a span between milestones above 180 days is flag
 
 def fact_checks(f: ir.Table) -> dict[str, ir.BooleanValue]:
     """Per-declaration defect predicates, by check name (used for counts and for examples)."""
-    n_known = f.n_events - f.n_invalid_events
-    n_distinct = sum((milestone_count(f, m) > 0).cast("int64") for m in MILESTONES)
+    counts = [milestone_count(f, m) for m in MILESTONES]
+    n_valid = sum(counts[1:], counts[0])
     checks: dict[str, ir.BooleanValue] = {
-        "orphan_event": ~f.in_declarations,
-        "duplicate_event": f.in_declarations & (n_known != n_distinct),
+        # Triggers for the detailed cell scans (which name file, row, column and value):
+        "null_id": f.declaration_id.isnull(),
+        "bad_declaration": f.in_declarations & ~ibis.and_(
+            *[_cell_ok(f[c.name], c) for c in TABLES["declarations"].columns[1:]]),
+        "duplicate_id": f.n_declarations > 1,
+        "orphan_event": ~f.in_declarations & f.declaration_id.notnull(),
+        "invalid_event": f.n_events != n_valid,  # unknown milestone or empty time (cells)
+        "duplicate_event": f.in_declarations
+        & ibis.or_(*[c > 1 for c in counts]),
         "missing_lodgement": f.in_declarations & f.lodgement.isnull(),
         "inspection_end_without_start": f.inspection_end.notnull() & f.inspection_start.isnull(),
         "missing_arrival": f.in_declarations & (f.flow == "IM") & f.release.notnull()
@@ -107,21 +165,39 @@ def fact_checks(f: ir.Table) -> dict[str, ir.BooleanValue]:
         checks[f"{later}_before_{earlier}"] = f[later] < f[earlier]
     first = ibis.least(*[f[m] for m in TIMED])
     last = ibis.greatest(*[f[m] for m in TIMED])
-    checks["implausible_span"] = last.delta(first, unit="microsecond") > (
-        IMPLAUSIBLE_HOURS * US_PER_HOUR)
+    checks["implausible_span"] = (last - first) > IMPLAUSIBLE_HOURS * US_PER_HOUR
     return checks
 
 
+def _cell_ok(v: ir.Value, col: Column) -> ir.BooleanValue:
+    """A typed declaration cell holds a valid value (a bad CSV cell was cast to null)."""
+    ok = v.notnull()
+    if col.kind in ("string", "enum"):
+        ok &= v != ""
+    if col.kind == "enum":
+        ok &= v.isin(col.values)
+    if col.kind == "int" and col.lo is not None:
+        ok &= v.between(col.lo, col.hi)
+    if col.kind == "decimal" and col.nonnegative:
+        ok &= v >= 0
+    return ok
+
+
+TRIGGERS = ("null_id", "bad_declaration", "invalid_event")
+
+
 def fact_check_counts(f: ir.Table) -> ir.Table:
-    return f.aggregate(**{name: pred.cast("int64").sum() for name, pred in fact_checks(f).items()})
+    return f.aggregate(rows_declarations=f.n_declarations.sum(), rows_events=f.n_events.sum(),
+                       **{name: pred.cast("int64").sum()
+                          for name, pred in fact_checks(f).items()})
 
 
 # --- data items ---------------------------------------------------------------------------------
 
 def lodged_by_year_flow(f: ir.Table, years: list[int]) -> ir.Table:
     """Counts and sums over declarations lodged in the given years, per year and flow."""
-    g = f.filter(f.in_declarations).mutate(year=f.lodgement.year().cast("int32"))
-    g = g.filter(g.year.isin(years))
+    g = f.mutate(year=year_of(f.lodgement, years))
+    g = g.filter(g.in_declarations & g.year.notnull())
     trade = g.flow.isin(["IM", "EX"])
     return g.group_by(["year", "flow"]).aggregate(
         declarations=g.count(),

@@ -80,10 +80,10 @@ def _num(x: float) -> str:
 def scope(facts: ir.Table, year: int, by: Sequence[str]) -> ir.Table:
     """Import declarations released in `year`, with the derived breakdown keys."""
     f = facts.filter(facts.in_declarations & (facts.flow == "IM")
-                     & (facts.release.year() == year))
+                     & Q.in_year(facts.release, year))
     derived = {
         "prearrival": f.lodgement < f.arrival,
-        "month": f.release.month().cast("int32"),
+        "month": Q.month_of(f.release, year),
     }
     return f.mutate(**{k: v for k, v in derived.items() if k in by})
 

@@ -11,6 +11,7 @@ Locations: CSV `FILE:LINE` (the header is line 1); Parquet `FILE:row N` (1-based
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,7 @@ class Report:
         return out
 
     def summary(self) -> str:
-        rows = ", ".join(f"{t} {n:,}" for t, n in self.rows.items())
+        rows = ", ".join(f"{t} {self.rows[t]:,}" for t in TABLES if t in self.rows)
         return _("{folder}: {errors} errors, {warnings} warnings ({rows})").format(
             folder=self.folder, errors=sum(f.count for f in self.errors),
             warnings=sum(f.count for f in self.warnings), rows=rows)
@@ -149,12 +150,17 @@ class Verifier:
                 readable[name] = src
         self.sources = readable
         self.engine.register(readable)
+        big = ("declarations", "events")
         for name, src in list(readable.items()):
+            # The big Parquet tables are checked cell by cell only when the pass over `facts`
+            # finds something wrong; CSV is scanned first (DuckDB reports malformed lines).
+            if name in big and src.format == "parquet" and all(t in readable for t in big):
+                continue
             self._step(_("checking the cells of {name}").format(name=name))
             self._check_cells(TABLES[name], src)
-        if "aeo" in readable:
-            self._check_aeo(readable["aeo"])
-        if "declarations" in readable and "events" in readable:
+        if "aeo" in self.sources:
+            self._check_aeo(self.sources["aeo"])
+        if all(t in self.sources for t in big):
             self._step(_("pivoting the events of each declaration"))
             self._check_facts()
         return self.report
@@ -242,8 +248,8 @@ class Verifier:
         for (col, kind, pred), n in zip(checks, row[1:], strict=True):
             if n:
                 self.report.add(kind, int(n), self._cell_examples(src, col, kind, pred))
-        if table.key and table.name != "events":
-            self._check_key(table, src)
+        if table.key and table.name not in ("declarations", "events"):
+            self._check_key(table, src)  # declaration ids are checked in `facts`
 
     def _cell_examples(self, src: Source, col: Column, kind: str, pred: str) -> list[str]:
         rows = self._locate(src, pred, [col.name])
@@ -314,17 +320,35 @@ class Verifier:
 
     # -- relational checks over facts --------------------------------------------------------
     def _check_facts(self) -> None:
+        import duckdb
+
         aeo = Q.source("aeo") if "aeo" in self.sources else None
-        self.facts = self.engine.materialise(
-            "facts", Q.facts(Q.source("events"), Q.source("declarations"), aeo))
+        try:
+            self.facts = self.engine.materialise(
+                "facts", Q.facts(Q.source("events"), Q.source("declarations"), aeo))
+        except duckdb.Error as exc:
+            files = [*self.sources["declarations"].files, *self.sources["events"].files]
+            self.report.add("unreadable_file", 1, [_("{files}: cannot be read ({error})").format(
+                files=", ".join(map(str, files)), error=str(exc).splitlines()[0])])
+            self.facts = None
+            return
         self._step(_("checking milestones"))
         counts = self.engine.execute(Q.fact_check_counts(self.facts)).to_pylist()[0]
+        self.report.rows["declarations"] = int(counts.pop("rows_declarations") or 0)
+        self.report.rows["events"] = int(counts.pop("rows_events") or 0)
+        scanned = set()
+        for name in Q.TRIGGERS:
+            table = "declarations" if name == "bad_declaration" else "events"
+            if counts.pop(name) and table not in scanned:
+                scanned.add(table)
+                if self.sources[table].format == "parquet":
+                    self._check_cells(TABLES[table], self.sources[table])
         checks = Q.fact_checks(self.facts)
         for name, n in counts.items():
             if not n:
                 continue
             ids = [r["declaration_id"] for r in self.engine.execute(
-                self.facts.filter(checks[name]).select("declaration_id")
+                self.facts.filter(checks[name]).select("declaration_id").distinct()
                 .order_by("declaration_id").limit(EXAMPLES)).to_pylist()]
             kind, examples = self._fact_examples(name, ids)
             self.report.add(kind, int(n), examples)
@@ -348,8 +372,13 @@ class Verifier:
         decl, ev = self.sources["declarations"], self.sources["events"]
         id_list = ", ".join(_sql_str(str(i)) for i in ids if i is not None) or "NULL"
         in_ids = f"declaration_id IN ({id_list})"
+        if name == "duplicate_id":
+            return "duplicate_id", [
+                _("{loc}: column '{column}' = '{value}' appears more than once; expected a "
+                  "unique id").format(loc=loc, column="declaration_id", value=v[0])
+                for loc, v in self._locate(decl, in_ids, ["declaration_id"], limit=2 * EXAMPLES)]
         if name == "orphan_event":
-            pred = in_ids if any(i is not None for i in ids) else "declaration_id IS NULL"
+            pred = in_ids
             return "orphan_event", [
                 _("{loc}: column 'declaration_id' = '{value}' has no row in declarations; "
                   "expected the id of a declaration").format(loc=loc, value=v[0])
@@ -403,8 +432,10 @@ class Verifier:
         return kind, out
 
 
-def _iso(value: object) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+def _iso(us: int) -> str:
+    """An instant given in microseconds since the epoch, as ISO 8601 in UTC."""
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(us))
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _type_fits(col: Column, typ: pa.DataType) -> bool:
