@@ -188,6 +188,15 @@ def test_errors_are_clear(db, capsys, args, message):
     assert "Traceback" not in err
 
 
+def test_gaps_of_a_member_without_submission(db, capsys):
+    from pmm.members import load_members
+
+    absent = sorted({m.iso3 for m in load_members()} - set(load_cycle(2024, db).obs["member"]))
+    code, _out, err = pmm(capsys, "gaps", "--cycle", "2024", "--member", absent[0],
+                          "--database-url", db)
+    assert code == 2 and "no submission in cycle 2024" in err
+
+
 @pytest.mark.parametrize("viewer", [Viewer("public"), Viewer("ncp", member="AGO")])
 def test_demo_benchmarks_reveal_nothing_hidden(db, viewer):
     """The attacker on the demo data: three KPIs of different default disclosure and an

@@ -24,6 +24,8 @@ from pmm.framework.loader import load
 from tests.analysis import synthetic
 from tests.analysis.attacker import Knowledge, Statistic, attack
 
+pytestmark = pytest.mark.slow  # about a minute: an attack per viewer, measure and cycle
+
 FW = load("wco-pmm-v1")
 OBS, GROUPS = synthetic.observations()
 OWN = OBS.loc[OBS["cycle"] == 2024, "member"].iloc[5]

@@ -52,6 +52,9 @@ def benchmarks(year: int, viewer: Viewer, *, by: str = "region", kpi: str | None
 def _own_rows(data: CycleData, member: str, viewer: Viewer) -> pd.DataFrame:
     head = data.obs[(data.obs["member"] == member) & (data.obs["variant"] == "")
                     & (data.obs["breakdown"] == "")]
+    if not len(head):
+        raise PmmError(_("--member {member}: no submission in cycle {year}").format(
+            member=member, year=data.year))
     head = head[visible(viewer, head)]
     if not len(head):
         raise PermissionDenied(_("viewer {viewer} may not see any value of {member} in cycle "
