@@ -126,6 +126,12 @@ def test_whatif_on_a_data_item_recomputes_the_kpis():
                      & (ITEMS["breakdown"] == ""), "value"].iloc[0] == 600
 
 
+def test_whatif_refuses_inconsistent_data_items():
+    with pytest.raises(PmmError, match=r"would be refused.*above its whole"):
+        whatif(FW, 2024, "KEN", VALUES, {"declarations_electronic": 5000.0}, items=ITEMS,
+               statuses=STATUSES)
+
+
 def test_whatif_gaps_before_and_after():
     from pmm.analysis.gaps import find_gaps
     from pmm.analysis.secretariat import _current

@@ -125,6 +125,12 @@ def whatif(fw: Framework, year: int, member: str, values: pd.DataFrame, changes:
                     "member": member, "data_item": item, "year": year + offset,
                     "breakdown": breakdown, "value": value, "status": "reported"}])],
                     ignore_index=True)
+        from pmm.assessment.validation import check_values
+
+        refused = [i for i in check_values(fw, year, mine) if i.severity == "error"]
+        if refused:  # the same checks as a submission: parts within wholes, bounds, ...
+            raise PmmError(*(_("--set: the changed data would be refused: {issue}").format(
+                issue=i) for i in refused))
         recomputed = kpi_values(fw, mine, statuses[statuses["member"] == member], year,
                                 members=[member])
         after = pd.concat([after[after["member"] != member], recomputed], ignore_index=True)
