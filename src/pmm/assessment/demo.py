@@ -65,7 +65,6 @@ ABSOLUTE = {"border_agencies": (8, 30), "aeo_mras": (0, 9), "declaration_data_el
 TYPE_DEFAULT = {"count": 2.0, "currency": 8.0}  # log10 per 100 000 declarations
 HOURS = {"hours": (4.0, 120.0), "days": (5.0, 120.0), "percentage": (5.0, 95.0),
          "number": (1.0, 100.0)}
-ACTIVE_FLOWS = {"currency": ("IM", "EX")}
 MODES = ("1", "3", "4")  # maritime, road, air: the transport modes the demo reports
 NA_REASONS = {
     "transit": "No transit regime in operation: the territory has no land border crossed by "
@@ -109,9 +108,7 @@ class Generator:
         d = self.items[item]
         out = []
         for key in d.breakdowns:
-            values = tuple(self.fw.breakdown(key).values)
-            if key == "flow":
-                values = ACTIVE_FLOWS.get(d.type, values)
+            values = tuple(self.fw.breakdown_values(item, key))
             if key == "transport_mode":
                 values = tuple(v for v in MODES if v in values)
             out.append((key, values))

@@ -92,7 +92,7 @@ def item_breakdowns(fw: Framework, item: str) -> list[str]:
     """The total, then each value of each breakdown key of the item."""
     out = [""]
     for key in fw.data_item(item).breakdowns:
-        out += [format_breakdown({key: v}) for v in fw.breakdown(key).values]
+        out += [format_breakdown({key: v}) for v in fw.breakdown_values(item, key)]
     return out
 
 

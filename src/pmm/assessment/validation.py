@@ -89,7 +89,6 @@ class ItemMeta:
     bounds: dict[str, tuple[float | None, float | None]]
     part_of: dict[str, str]
     keys: dict[str, tuple[str, ...]]
-    values: dict[str, tuple[str, ...]]  # breakdown key → allowed values
 
 
 _metas: dict[int, tuple[Framework, ItemMeta]] = {}
@@ -106,8 +105,7 @@ def _meta(fw: Framework) -> ItemMeta:
         types={d.code: d.type for d in fw.data_items},
         bounds={d.code: d.bounds() for d in fw.data_items},
         part_of={d.code: d.part_of for d in fw.data_items if d.part_of},
-        keys={d.code: tuple(d.breakdowns) for d in fw.data_items},
-        values={b.key: tuple(b.values) for b in fw.breakdowns})
+        keys={d.code: tuple(d.breakdowns) for d in fw.data_items})
     _metas[id(fw)] = (fw, meta)
     return meta
 
@@ -151,10 +149,11 @@ def check_breakdown(fw: Framework, item: str, text: str) -> str | None:
             return _("breakdown {value!r}: {item} is not broken down by {key} (expected {keys})")\
                 .format(value=text, item=item, key=key,
                         keys=", ".join(allowed) if allowed else _("an empty breakdown: the total"))
-        if value not in meta.values.get(key, ()):
+        allowed_values = fw.breakdown_values(item, key)
+        if value not in allowed_values:
             return _("breakdown {value!r}: {key}={v} is not a value of {key} (expected one of "
                      "{values})").format(value=text, key=key, v=value,
-                                         values=", ".join(meta.values.get(key, ())))
+                                         values=", ".join(allowed_values))
     if format_breakdown(pairs) != text:
         return _("breakdown {value!r}: write it as {canonical!r}").format(
             value=text, canonical=format_breakdown(pairs))
