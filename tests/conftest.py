@@ -182,3 +182,24 @@ def make_database(request: pytest.FixtureRequest, tmp_path: Path):  # type: igno
     for gen in cleanups:
         for _ in gen:
             pass
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database seeded once per run by `pmm demo` (seeding takes a while)."""
+    from pmm.cli import run
+    from pmm.store.engine import dispose
+
+    path = tmp_path_factory.mktemp("demo-template") / "pmm.db"
+    url = f"sqlite:///{path}"
+    assert run(["demo", "--database-url", url]) == 0
+    dispose(url)
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private copy of the demo database for one test module."""
+    path = tmp_path_factory.mktemp("demo") / "pmm.db"
+    shutil.copy(demo_template, path)
+    return f"sqlite:///{path}"

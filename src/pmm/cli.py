@@ -2,29 +2,83 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from pmm import __version__
-from pmm.analysis.cli import app as analysis_app
-from pmm.assessment.cli import app as assessment_app
 from pmm.errors import PmmError
-from pmm.framework.cli import app as framework_app
 from pmm.i18n import _, set_language
-from pmm.measure.cli import app as measure_app
-from pmm.members.cli import app as members_app
-from pmm.scoring.cli import app as composite_app
+
+# Each command lives with its layer and is imported only when it is used, so `pmm --help` and
+# every command start fast. name: (module, attribute, one-line help). An attribute that is a
+# group without a name of its own (assessment, analysis) lends its command `name`.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "framework": ("pmm.framework.cli", "app", "The mechanism as data: list, show, validate, diff "
+                  "and export framework versions."),
+    "members": ("pmm.members.cli", "app", "WCO Member administrations and peer groups."),
+    "db": ("pmm.store.cli", "db_app", "The database: create or upgrade its schema, back up, "
+           "restore."),
+    "user": ("pmm.store.cli", "user_app", "Users and roles."),
+    "audit": ("pmm.assessment.cli", "app", "The audit trail: who changed what, when, and why."),
+    "cycle": ("pmm.assessment.cli", "app", "Cycles: create, open, close, list, show."),
+    "submission": ("pmm.assessment.cli", "app", "A member's submission: template, import, "
+                   "export, check, submit and the rest of the workflow."),
+    "review": ("pmm.assessment.cli", "app", "Peer review: assign, start, findings, request "
+               "changes, complete."),
+    "demo": ("pmm.assessment.cli", "app", "Seed the database with demonstration data."),
+    "measure": ("pmm.measure.cli", "app", "From microdata: verify an extract, Time Release "
+                "Study, data items, synthetic data."),
+    "composite": ("pmm.scoring.cli", "app", "General composite-indicator engine "
+                  "(COINr-compatible) and its robustness analysis."),
+    "score": ("pmm.analysis.cli", "app", "KPI, outcome and dimension scores of a cycle."),
+    "benchmark": ("pmm.analysis.cli", "app", "Peer-group statistics the viewer may receive."),
+    "gaps": ("pmm.analysis.cli", "app", "A member's gaps: its capacity-building plan."),
+    "sdg": ("pmm.analysis.cli", "app", "Outcome scores rolled up to the SDG targets."),
+    "trends": ("pmm.analysis.cli", "app", "Change between two cycles, flagged where not "
+               "comparable."),
+    "whatif": ("pmm.analysis.cli", "app", "Change some values and see the effect; nothing is "
+               "saved."),
+    "secretariat": ("pmm.analysis.cli", "app", "Secretariat views: participation, coverage, "
+                    "demand."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _help = COMMANDS[name]
+        target = getattr(importlib.import_module(module), attribute)
+        target._add_completion = False  # a sub-command, not a program of its own
+        command = typer.main.get_command(target)
+        inner = getattr(command, "commands", {})
+        # a layer's group without a name of its own (assessment, analysis) lends its command
+        return inner.get(name, command)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section(_("Commands")):
+            formatter.write_dl([(name, _(text)) for name, (_m, _a, text) in COMMANDS.items()])
+
 
 app = typer.Typer(
     name="pmm",
+    cls=LazyGroup,
     help="customs-pmm: the WCO Performance Measurement Mechanism as a platform.\n\n"
     "Start with `pmm framework list`, then `pmm framework show wco-pmm-v1`.",
     no_args_is_help=True,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
+    add_completion=False,
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
@@ -36,27 +90,23 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _choose_language(value: str | None) -> str | None:
+    try:
+        set_language(value)  # every invocation chooses afresh (tests run many in one process)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    return value
+
+
 @app.callback()
 def main(
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", envvar="PMM_LANG", help="Language of messages: en or fr."),
-    ] = None,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", envvar="PMM_LANG", help="Language of messages: en or fr.",
+        callback=_choose_language, is_eager=True)] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version.",
                                           callback=_print_version, is_eager=True)] = False,
 ) -> None:
-    try:
-        set_language(lang)  # every invocation chooses afresh (tests run many in one process)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from None
-
-
-app.add_typer(framework_app, name="framework")
-app.add_typer(assessment_app)  # db, user, cycle, submission, review, audit, demo
-app.add_typer(members_app, name="members")
-app.add_typer(measure_app, name="measure")
-app.add_typer(composite_app, name="composite")
-app.add_typer(analysis_app)  # benchmark, gaps, secretariat, sdg, trends, whatif
+    """customs-pmm: the WCO Performance Measurement Mechanism as a platform."""
 
 
 def run(argv: list[str] | None = None) -> int:

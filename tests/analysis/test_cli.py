@@ -21,10 +21,8 @@ HEADER = ["kpi", "group", "n", "mean", "median", "q1", "q3", "suppressed", "reas
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('analysis-demo') / 'pmm.db'}"
-    assert run(["demo", "--database-url", url]) == 0
-    return url
+def db(demo_db: str) -> str:
+    return demo_db
 
 
 def pmm(capsys, *args: str) -> tuple[int, str, str]:

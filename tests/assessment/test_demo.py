@@ -15,13 +15,6 @@ from pmm.store.engine import transaction
 from pmm.store.models import Explanation, User
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'pmm.db'}"
-    assert run(["demo", "--database-url", url]) == 0
-    return url
-
-
 @pytest.mark.slow
 def test_demo_matches_the_first_cycle_facts(demo_db: str) -> None:
     first, second = cycle_tables(2022, demo_db), cycle_tables(2024, demo_db)

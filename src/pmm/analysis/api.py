@@ -49,6 +49,40 @@ def benchmarks(year: int, viewer: Viewer, *, by: str = "region", kpi: str | None
                      custom=custom)
 
 
+SCORE_COLUMNS = ["member", "level", "code", "value", "score", "grade", "status", "reason"]
+
+
+def scores(year: int, viewer: Viewer, *, member: str | None = None,
+           database_url: str | None = None) -> pd.DataFrame:
+    """Scores per KPI, outcome and dimension that `viewer` may see.
+
+    Validated submissions are scored among themselves; a `member` whose submission is not
+    validated yet is scored against the same peers. A score carries the disclosure of the
+    KPIs under it (the most restrictive).
+    """
+    viewer = resolve_viewer(viewer, database_url)
+    if member is not None:
+        member = member_record(member).iso3
+    data = load_cycle(year, database_url, member=member)
+    rows = data.scores
+    if member is not None:
+        rows = rows[rows["member"] == member]
+        if not len(rows):
+            raise PmmError(_("--member {member}: no scored submission in cycle {year}").format(
+                member=member, year=year))
+    levels = data.obs[["member", "level", "code", "disclosure", "validated"]]
+    levels = levels[levels["level"] != "kpi"].replace({"level": {"kpi_score": "kpi"}})
+    rows = rows.merge(levels.drop_duplicates(["member", "level", "code"]),
+                      on=["member", "level", "code"], how="left")
+    rows["disclosure"] = rows["disclosure"].fillna("restricted")
+    rows["validated"] = rows["validated"].fillna(False).astype(bool)
+    rows = rows[visible(viewer, rows, cycle=year)]
+    if member is not None and not len(rows):
+        raise PermissionDenied(_("viewer {viewer} may not see any value of {member} in cycle "
+                                 "{year}").format(viewer=viewer.label, member=member, year=year))
+    return rows[SCORE_COLUMNS].reset_index(drop=True)
+
+
 def _own_rows(data: CycleData, member: str, viewer: Viewer) -> pd.DataFrame:
     head = data.obs[(data.obs["member"] == member) & (data.obs["variant"] == "")
                     & (data.obs["breakdown"] == "")]

@@ -148,6 +148,26 @@ def _groups_file(by: str, groups: Path | None) -> dict[str, list[str]] | None:
     return None
 
 
+@app.command("score")
+def score_cmd(
+    cycle: CycleYear,
+    member: Annotated[str | None, typer.Option(
+        "--member", help="Only this member (ISO3); its draft is scored too.")] = None,
+    viewer: ViewerOption = "secretariat",
+    fmt: Format = "csv",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Scores of every KPI, outcome and dimension, with the reason where none can be given.
+
+    Writes member, level, code, value, score (0–100), grade (for banded KPIs), status and
+    reason, for the values the viewer may see. The method is in docs/methodology-scoring.md.
+    """
+    _check_format(fmt)
+    frame = _api().scores(cycle, _viewer(viewer), member=member, database_url=database_url)
+    emit(frame, fmt, list(frame.columns), title=_("Scores {cycle}").format(cycle=cycle),
+         scores=True)
+
+
 @app.command("benchmark")
 def benchmark_cmd(
     cycle: CycleYear,

@@ -31,7 +31,6 @@ from pmm.framework.model import (
 )
 from pmm.scoring import pefa, rules
 from pmm.scoring.aggregation import aggregate
-from pmm.scoring.kpi_values import kpi_values
 
 COLUMNS = ["member", "level", "code", "value", "score", "grade", "status", "reason"]
 GRADE_SCORE = {"A": 100.0, "B": 200.0 / 3, "C": 100.0 / 3, "D": 0.0, "D*": 0.0}
@@ -172,27 +171,3 @@ def score_cycle(fw: Framework, values: pd.DataFrame, weight_set: str | None = No
                                     members))
     return pd.concat(out, ignore_index=True)[COLUMNS]
 
-
-SCORED_STATES = ("submitted", "review_requested", "in_review", "changes_requested",
-                 "resubmitted", "validated", "published")
-
-
-def cycle_scores(year: int, database_url: str | None = None, *, weight_set: str | None = None,
-                 include: tuple[str, ...] = ()) -> tuple[Framework, pd.DataFrame, pd.DataFrame]:
-    """KPI values and scores of a cycle's submissions, read from the database.
-
-    Scores every submission past the draft stage (relative rules such as percentile ranks are
-    taken among them), plus the drafts of the members in `include` (e.g. a member looking at its
-    own draft). Returns (framework, kpi values, scores) with no disclosure filter: callers that
-    show values to someone pass them through `pmm.analysis.disclosure` first.
-    """
-    from pmm.assessment import cycle_tables
-    from pmm.framework.loader import load
-
-    tables = cycle_tables(year, database_url)
-    fw = load(tables.framework_id)
-    subs = tables.submissions
-    members = sorted(subs.loc[subs["state"].isin(SCORED_STATES) | subs["member"].isin(include),
-                              "member"])
-    values = kpi_values(fw, tables.values, tables.kpis, year, members)
-    return fw, values, score_cycle(fw, values, weight_set)
