@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Until the web platform exists, the main job is a guided run on the embedded database (pmm.db):
+# the framework, the demo data (seeded once), then what each audience gets out of it.
 run: install
 	$(BIN)/pmm framework show wco-pmm-v1
+	test -f pmm.db || $(BIN)/pmm demo
+	$(BIN)/pmm cycle show 2024
+	$(BIN)/pmm benchmark --cycle 2024 --kpi TF.1.1 --by region --viewer public --format table
+	$(BIN)/pmm gaps --cycle 2024 --member ALB --summary --format table
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
@@ -26,7 +32,8 @@ test: lint
 	$(BIN)/pytest
 
 bench: install
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/composite_uncertainty.py
+	$(BIN)/python benchmarks/measure_items.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
