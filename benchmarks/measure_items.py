@@ -14,7 +14,7 @@ It prints the median time of the repeats, the peak resident memory, the ratios t
 share of `pmm`'s time spent verifying, and checks that the three give the same values.
 
     .venv/bin/python benchmarks/measure_items.py --sizes 1000000,10000000 [--repeats 3]
-        [--data-dir DIR] [--no-pandas-above N]
+        [--data-dir DIR] [--no-pandas-above N] [--pandas-repeats N] [--memory-limit 6GB]
 """
 
 from __future__ import annotations
@@ -272,6 +272,8 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--data-dir", type=Path, default=Path("/tmp/pmm-measure-bench"))
     p.add_argument("--no-pandas-above", type=int, default=10_000_000)
+    p.add_argument("--pandas-repeats", type=int, default=None,
+                   help="Repeats for pandas at sizes above 1 million (default: --repeats).")
     p.add_argument("--memory-limit", default=None, help="DuckDB memory limit for pmm and sql.")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
@@ -298,7 +300,10 @@ def main() -> None:
         names = [c for c in CONTENDERS if c != "pandas" or n <= args.no_pandas_above]
         for name in names:
             runs = []
-            for _ in range(args.repeats):
+            repeats = args.repeats
+            if name == "pandas" and n > 1_000_000 and args.pandas_repeats:
+                repeats = args.pandas_repeats
+            for _ in range(repeats):
                 out = args.data_dir / f"out-{name}-{n}.csv"
                 proc = subprocess.run(
                     [sys.executable, __file__, "--child", name, "--folder", str(folder),

@@ -86,6 +86,7 @@ class Engine(Protocol):
     def register(self, sources: dict[str, Source]) -> None: ...
     def execute(self, expr: ir.Table) -> pa.Table: ...
     def materialise(self, name: str, expr: ir.Table) -> ir.Table: ...
+    def drop(self, name: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -144,6 +145,9 @@ class DuckDBEngine:
                          + compile_sql(expr, self.dialect))
         return ibis.table(expr.schema(), name=name)
 
+    def drop(self, name: str) -> None:
+        self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+
     def close(self) -> None:
         self.con.close()
         self._tmp.cleanup()
@@ -180,7 +184,7 @@ class SparkEngine:
     def __init__(self, master: str | None = None, session: Any = None) -> None:
         self.spark = session or spark_session(master or "local[2]")
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
-        self._cached: list[Any] = []
+        self._cached: dict[str, Any] = {}
 
     def register(self, sources: dict[str, Source]) -> None:
         for name, source in sources.items():
@@ -202,12 +206,19 @@ class SparkEngine:
         from pyspark import StorageLevel
 
         df = self.spark.sql(compile_sql(expr, self.dialect)).persist(StorageLevel.MEMORY_AND_DISK)
+        df.count()  # compute it now, so that what it was built from can be released
         df.createOrReplaceTempView(name)
-        self._cached.append(df)
+        self._cached[name] = df
         return ibis.table(expr.schema(), name=name)
 
+    def drop(self, name: str) -> None:
+        df = self._cached.pop(name, None)
+        if df is not None:
+            df.unpersist()
+        self.spark.catalog.dropTempView(name)
+
     def close(self) -> None:
-        for df in self._cached:
+        for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
 

@@ -63,9 +63,7 @@ class Microdata:
             self._step(_("building the declaration table on Spark"))
             self.engine = SparkEngine(master=self._spark_master, session=self._spark_session)
             self.engine.register(self.sources)
-            aeo = Q.source("aeo") if "aeo" in self.sources else None
-            self.facts = self.engine.materialise(
-                "facts", Q.facts(Q.source("events"), Q.source("declarations"), aeo))
+            self.facts = Q.build_facts(self.engine, "aeo" in self.sources)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -322,10 +322,8 @@ class Verifier:
     def _check_facts(self) -> None:
         import duckdb
 
-        aeo = Q.source("aeo") if "aeo" in self.sources else None
         try:
-            self.facts = self.engine.materialise(
-                "facts", Q.facts(Q.source("events"), Q.source("declarations"), aeo))
+            self.facts = Q.build_facts(self.engine, "aeo" in self.sources)
         except duckdb.Error as exc:
             files = [*self.sources["declarations"].files, *self.sources["events"].files]
             self.report.add("unreadable_file", 1, [_("{files}: cannot be read ({error})").format(
