@@ -231,11 +231,14 @@ def spark_session(master: str) -> Any:
         raise PmmError(_("--engine spark needs pyspark: pip install 'customs-pmm[spark]'")
                        ) from None
     try:
-        return (SparkSession.builder.master(master).appName("pmm-measure")
-                .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.shuffle.partitions", "8")
-                .getOrCreate())
+        session = (SparkSession.builder.master(master).appName("pmm-measure")
+                   .config("spark.sql.session.timeZone", "UTC")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", "8")
+                   .getOrCreate())
+        session.sparkContext.setLogLevel("ERROR")
+        return session
     except Exception as exc:  # Java missing, master unreachable, ...
         raise PmmError(_("Spark could not start ({error}); check Java 17 and --spark-master")
                        .format(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
