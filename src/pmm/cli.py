@@ -66,6 +66,15 @@ class LazyGroup(TyperGroup):
         # a layer's group without a name of its own (assessment, analysis) lends its command
         return inner.get(name, command)
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # This group's texts were evaluated before `--lang` was parsed: translate them now (the
+        # English text is the key; text already translated through PMM_LANG is left as it is).
+        self.help = _(self.help) if self.help else self.help
+        for param in self.params:
+            if getattr(param, "help", None):
+                param.help = _(param.help)
+        super().format_help(ctx, formatter)
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section(_("Commands")):
             formatter.write_dl([(name, _(text)) for name, (_m, _a, text) in COMMANDS.items()])
@@ -74,8 +83,8 @@ class LazyGroup(TyperGroup):
 app = typer.Typer(
     name="pmm",
     cls=LazyGroup,
-    help="customs-pmm: the WCO Performance Measurement Mechanism as a platform.\n\n"
-    "Start with `pmm framework list`, then `pmm framework show wco-pmm-v1`.",
+    help=_("customs-pmm: the WCO Performance Measurement Mechanism as a platform.\n\n"
+           "Start with `pmm framework list`, then `pmm framework show wco-pmm-v1`."),
     no_args_is_help=True,
     rich_markup_mode=None,
     add_completion=False,
@@ -101,12 +110,12 @@ def _choose_language(value: str | None) -> str | None:
 @app.callback()
 def main(
     lang: Annotated[str | None, typer.Option(
-        "--lang", envvar="PMM_LANG", help="Language of messages: en or fr.",
+        "--lang", envvar="PMM_LANG", help=_("Language of messages: en or fr."),
         callback=_choose_language, is_eager=True)] = None,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.",
+    version: Annotated[bool, typer.Option("--version", help=_("Print the version."),
                                           callback=_print_version, is_eager=True)] = False,
 ) -> None:
-    """customs-pmm: the WCO Performance Measurement Mechanism as a platform."""
+    """Options of every command: the language (chosen before any command is imported)."""
 
 
 def run(argv: list[str] | None = None) -> int:

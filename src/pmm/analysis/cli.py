@@ -31,26 +31,27 @@ if TYPE_CHECKING:
 MEMBER_KINDS = ("ncp", "member_viewer")
 
 app = typer.Typer()
-secretariat_app = typer.Typer(help="Secretariat views: participation, coverage, demand.",
+secretariat_app = typer.Typer(help=_("Secretariat views: participation, coverage, demand."),
                               no_args_is_help=True)
 app.add_typer(secretariat_app, name="secretariat")
 
 FORMATS = ("csv", "json", "table")
-CycleYear = Annotated[int, typer.Option("--cycle", help="The cycle, by its reporting year T.")]
-Format = Annotated[str, typer.Option("--format", help="csv, json or table.")]
+CycleYear = Annotated[int, typer.Option("--cycle", help=_("The cycle, by its reporting year T."))]
+Format = Annotated[str, typer.Option("--format", help=_("csv, json or table."))]
 By = Annotated[str, typer.Option(
-    "--by", help="Peer grouping: region, income, geography, admin_type, size (or custom with "
-                 "--groups).")]
+    "--by", help=_("Peer grouping: region, income, geography, admin_type, size (or custom with "
+                   "--groups)."))]
 ViewerOption = Annotated[str, typer.Option(
-    "--viewer", help="Who is looking: public, working_body, wco, secretariat, member:ISO3, "
-                     "viewer:ISO3 or reviewer:USER.")]
-MinN = Annotated[int, typer.Option("--min-n", help="Minimum members behind a group statistic.")]
+    "--viewer", help=_("Who is looking: public, working_body, wco, secretariat, member:ISO3, "
+                       "viewer:ISO3 or reviewer:USER."))]
+MinN = Annotated[int, typer.Option("--min-n", help=_("Minimum members behind a group statistic."))]
 Dominance = Annotated[float, typer.Option(
-    "--dominance", help="p of the p% dominance rule (0 turns it off).")]
+    "--dominance", help=_("p of the p% dominance rule (0 turns it off)."))]
 Protection = Annotated[float, typer.Option(
-    "--protection", help="No hidden value may be confined to an interval narrower than this % "
-                         "of its magnitude.")]
-MemberOption = Annotated[str, typer.Option("--member", help="ISO 3166-1 alpha-3 code, e.g. KEN.")]
+    "--protection", help=_("No hidden value may be confined to an interval narrower than this % "
+                           "of its magnitude."))]
+MemberOption = Annotated[str, typer.Option("--member",
+                                           help=_("ISO 3166-1 alpha-3 code, e.g. KEN."))]
 
 
 def _api():  # the api module, imported on first use
@@ -148,47 +149,46 @@ def _groups_file(by: str, groups: Path | None) -> dict[str, list[str]] | None:
     return None
 
 
-@app.command("score")
+@app.command("score", help=_(
+    "Scores of every KPI, outcome and dimension, with the reason where none can be given.\n\n"
+    "Writes member, level, code, value, score (0–100), grade (for banded KPIs), status and "
+    "reason, for the values the viewer may see. The method is in "
+    "docs/methodology-scoring.md."))
 def score_cmd(
     cycle: CycleYear,
     member: Annotated[str | None, typer.Option(
-        "--member", help="Only this member (ISO3); its draft is scored too.")] = None,
+        "--member", help=_("Only this member (ISO3); its draft is scored too."))] = None,
     viewer: ViewerOption = "secretariat",
     fmt: Format = "csv",
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Scores of every KPI, outcome and dimension, with the reason where none can be given.
-
-    Writes member, level, code, value, score (0–100), grade (for banded KPIs), status and
-    reason, for the values the viewer may see. The method is in docs/methodology-scoring.md.
-    """
     _check_format(fmt)
     frame = _api().scores(cycle, _viewer(viewer), member=member, database_url=database_url)
     emit(frame, fmt, list(frame.columns), title=_("Scores {cycle}").format(cycle=cycle),
          scores=True)
 
 
-@app.command("benchmark")
+@app.command("benchmark", help=_(
+    "Peer-group statistics (n, mean, median, quartiles) the viewer may receive."))
 def benchmark_cmd(
     cycle: CycleYear,
-    kpi: Annotated[str | None, typer.Option("--kpi", help="One KPI (or score) code.")] = None,
+    kpi: Annotated[str | None, typer.Option("--kpi", help=_("One KPI (or score) code."))] = None,
     by: By = "region",
     viewer: ViewerOption = "public",
     scores: Annotated[bool, typer.Option(
-        "--scores", help="Benchmark outcome and dimension scores instead of KPI values.")]
+        "--scores", help=_("Benchmark outcome and dimension scores instead of KPI values."))]
     = False,
     groups: Annotated[Path | None, typer.Option(
-        "--groups", help="User-defined groups (with --by custom).")] = None,
+        "--groups", help=_("User-defined groups (with --by custom)."))] = None,
     min_n: MinN = 3,
     dominance: Dominance = 10.0,
     protection: Protection = 1.0,
     breakdowns: Annotated[bool, typer.Option(
-        "--breakdowns", help="Also the KPIs' variants and breakdowns (e.g. by flow).")] = False,
-    all_columns: Annotated[bool, typer.Option("--all-columns", help="Every column.")] = False,
+        "--breakdowns", help=_("Also the KPIs' variants and breakdowns (e.g. by flow)."))] = False,
+    all_columns: Annotated[bool, typer.Option("--all-columns", help=_("Every column."))] = False,
     fmt: Format = "csv",
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Peer-group statistics (n, mean, median, quartiles) the viewer may receive."""
     _check_format(fmt)
     _check_by(by)
     who = _viewer(viewer)
@@ -216,24 +216,24 @@ GAP_COLUMNS = ["rank", "kpi", "kpi_name", "outcome", "gap", "value", "reference"
                "working_bodies", "support", "support_names"]
 
 
-@app.command("gaps")
+@app.command("gaps", help=_(
+    "A member's gaps, ranked by severity and weight: its capacity-building plan."))
 def gaps_cmd(
     cycle: CycleYear,
     member: MemberOption,
     viewer: Annotated[str | None, typer.Option(
-        "--viewer", help="Who is looking (default: the member itself, member:ISO3).")] = None,
+        "--viewer", help=_("Who is looking (default: the member itself, member:ISO3)."))] = None,
     by: By = "region",
     support: Annotated[Path | None, typer.Option(
-        "--support", help="A capacity-building support catalogue of one's own (YAML).")] = None,
+        "--support", help=_("A capacity-building support catalogue of one's own (YAML)."))] = None,
     summary: Annotated[bool, typer.Option(
-        "--summary", help="The plan per support type instead of per gap.")] = False,
+        "--summary", help=_("The plan per support type instead of per gap."))] = False,
     min_n: MinN = 3,
     dominance: Dominance = 10.0,
     protection: Protection = 1.0,
     fmt: Format = "table",
     database_url: DatabaseUrl = None,
 ) -> None:
-    """A member's gaps, ranked by severity and weight: its capacity-building plan."""
     _check_format(fmt)
     _check_by(by)
     if by == "custom":
@@ -278,11 +278,11 @@ def _print_plan(frame: pd.DataFrame, member: str, cycle: int) -> None:
                       markup=False, highlight=False)
 
 
-@secretariat_app.command("participation")
+@secretariat_app.command("participation", help=_(
+    "Invited, started, submitted and validated members by region and income group."))
 def participation_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat",
                       min_n: MinN = 3, fmt: Format = "csv",
                       database_url: DatabaseUrl = None) -> None:
-    """Invited, started, submitted and validated members by region and income group."""
     _check_format(fmt)
     frame = _api().participation(cycle, _viewer(viewer), rules=_rules(min_n, 10.0),
                               database_url=database_url)
@@ -290,20 +290,21 @@ def participation_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat",
         cycle=cycle))
 
 
-@secretariat_app.command("coverage")
+@secretariat_app.command("coverage", help=_(
+    "How many validated members reported each KPI, and why the others did not."))
 def coverage_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", fmt: Format = "csv",
                  database_url: DatabaseUrl = None) -> None:
-    """How many validated members reported each KPI, and why the others did not."""
     _check_format(fmt)
     frame = _api().coverage(cycle, _viewer(viewer), database_url=database_url)
     emit(frame, fmt, list(frame.columns), title=_("KPI coverage in {cycle}").format(cycle=cycle))
 
 
-@secretariat_app.command("demand")
+@secretariat_app.command("demand", help=_(
+    "Capacity-building demand by WCO region and outcome (from every validated member's "
+    "gaps)."))
 def demand_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", by: By = "region",
                support: Annotated[Path | None, typer.Option("--support")] = None,
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
-    """Capacity-building demand by WCO region and outcome (from every validated member's gaps)."""
     _check_format(fmt)
     _check_by(by)
     frame, _gaps = _api().demand(cycle, _viewer(viewer), by=by, support_path=support,
@@ -312,14 +313,13 @@ def demand_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", by: By = 
         cycle=cycle))
 
 
-@app.command("sdg")
+@app.command("sdg", help=_("Outcome scores rolled up to the SDG targets and goals they map to."))
 def sdg_cmd(cycle: CycleYear,
             member: Annotated[str | None, typer.Option(
-                "--member", help="One member's SDG scores (default: group aggregates).")] = None,
+                "--member", help=_("One member's SDG scores (default: group aggregates)."))] = None,
             by: By = "region", viewer: ViewerOption = "public", min_n: MinN = 3,
             dominance: Dominance = 10.0, protection: Protection = 1.0, fmt: Format = "csv",
             database_url: DatabaseUrl = None) -> None:
-    """Outcome scores rolled up to the SDG targets and goals they map to."""
     _check_format(fmt)
     _check_by(by)
     frame = _api().sdg(cycle, _viewer(viewer), member=member, by=by,
@@ -336,19 +336,19 @@ def sdg_cmd(cycle: CycleYear,
          scores=True)
 
 
-@app.command("trends")
+@app.command("trends", help=_(
+    "Change between two cycles, flagged where the framework broke comparability."))
 def trends_cmd(cycle: CycleYear,
                since: Annotated[int | None, typer.Option(
-                   "--since", help="The earlier cycle (default: the previous one).")] = None,
+                   "--since", help=_("The earlier cycle (default: the previous one)."))] = None,
                member: Annotated[str | None, typer.Option(
-                   "--member", help="One member's changes (default: per group).")] = None,
+                   "--member", help=_("One member's changes (default: per group)."))] = None,
                by: By = "region", viewer: ViewerOption = "public",
                scores: Annotated[bool, typer.Option(
-                   "--scores", help="Outcome and dimension scores instead of KPI values.")]
+                   "--scores", help=_("Outcome and dimension scores instead of KPI values."))]
                = False,
                min_n: MinN = 3, dominance: Dominance = 10.0, protection: Protection = 1.0,
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
-    """Change between two cycles, flagged where the framework broke comparability."""
     _check_format(fmt)
     _check_by(by)
     levels = ("outcome", "dimension") if scores else ("kpi",)
@@ -367,19 +367,19 @@ def trends_cmd(cycle: CycleYear,
         since=since or "", cycle=cycle), scores=scores)
 
 
-@app.command("whatif")
+@app.command("whatif", help=_(
+    "Change some of a member's values and see its scores and gaps move; nothing is saved."))
 def whatif_cmd(cycle: CycleYear, member: MemberOption,
                set_: Annotated[list[str], typer.Option(
-                   "--set", help="CODE=VALUE: a KPI code, or a data item as in formulas "
-                                 "(declarations{flow=IM}, aeo_count[T-1]). Repeatable.")],
+                   "--set", help=_("CODE=VALUE: a KPI code, or a data item as in formulas "
+                                   "(declarations{flow=IM}, aeo_count[T-1]). Repeatable."))],
                viewer: Annotated[str | None, typer.Option(
-                   "--viewer", help="Who is looking (default: member:ISO3).")] = None,
+                   "--viewer", help=_("Who is looking (default: member:ISO3)."))] = None,
                show: Annotated[str, typer.Option(
-                   "--show", help="effect (values and scores) or gaps (before and after).")]
+                   "--show", help=_("effect (values and scores) or gaps (before and after)."))]
                = "effect",
-               every: Annotated[bool, typer.Option("--all", help="Unchanged rows too.")] = False,
+               every: Annotated[bool, typer.Option("--all", help=_("Unchanged rows too."))] = False,
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
-    """Change some of a member's values and see its scores and gaps move; nothing is saved."""
     _check_format(fmt)
     if show not in ("effect", "gaps"):
         raise PmmError(_("--show {value!r}: expected effect or gaps").format(value=show))

@@ -15,18 +15,18 @@ import typer
 
 from pmm.errors import PmmError
 from pmm.i18n import _
-from pmm.store.cli import DatabaseUrl, audit, db_app, user_app
+from pmm.store.cli import AUDIT_HELP, DatabaseUrl, audit, db_app, user_app
 from pmm.store.engine import transaction
 
 app = typer.Typer()
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
-app.command("audit")(audit)
-cycle_app = typer.Typer(help="Cycles: create, open, close, list, show.", no_args_is_help=True)
-submission_app = typer.Typer(help="A member's submission: template, import, export, check, "
-                                  "submit and the rest of the workflow.", no_args_is_help=True)
-evidence_app = typer.Typer(help="Evidence files attached to a submission.", no_args_is_help=True)
-review_app = typer.Typer(help="Peer review: assign, start, findings, request changes, complete.",
+app.command("audit", help=AUDIT_HELP)(audit)
+cycle_app = typer.Typer(help=_("Cycles: create, open, close, list, show."), no_args_is_help=True)
+submission_app = typer.Typer(help=_("A member's submission: template, import, export, check, "
+                                    "submit and the rest of the workflow."), no_args_is_help=True)
+evidence_app = typer.Typer(help=_("Evidence files attached to a submission."), no_args_is_help=True)
+review_app = typer.Typer(help=_("Peer review: assign, start, findings, request changes, complete."),
                          no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
 app.add_typer(submission_app, name="submission")
@@ -34,14 +34,15 @@ submission_app.add_typer(evidence_app, name="evidence")
 app.add_typer(review_app, name="review")
 
 As = Annotated[str | None, typer.Option("--as", envvar="PMM_USER", show_envvar=True,
-                                        help="The user acting (recorded in the audit trail).")]
-CycleYear = Annotated[int, typer.Option("--cycle", help="The cycle, named by its reporting "
-                                                        "year T (e.g. 2024).")]
-Member = Annotated[str, typer.Option("--member", help="ISO 3166-1 alpha-3 code, e.g. FRA.")]
+                                        help=_("The user acting (recorded in the audit trail)."))]
+CycleYear = Annotated[int, typer.Option("--cycle", help=_("The cycle, named by its reporting "
+                                                          "year T (e.g. 2024)."))]
+Member = Annotated[str, typer.Option("--member", help=_("ISO 3166-1 alpha-3 code, e.g. FRA."))]
 Version = Annotated[int | None, typer.Option(
-    "--expect-version", help="Refuse (conflict) unless the submission is still at this version.")]
-Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
-Lang = Annotated[str | None, typer.Option("--lang", help="en or fr (default: PMM_LANG or en).")]
+    "--expect-version",
+    help=_("Refuse (conflict) unless the submission is still at this version."))]
+Reason = Annotated[str, typer.Option("--reason", help=_("Why (recorded in the audit trail)."))]
+Lang = Annotated[str | None, typer.Option("--lang", help=_("en or fr (default: PMM_LANG or en)."))]
 
 
 def _date(text: str, option: str) -> dt.date:
@@ -54,16 +55,15 @@ def _date(text: str, option: str) -> dt.date:
 
 # ---------------------------------------------------------------- cycles
 
-@cycle_app.command("create")
+@cycle_app.command("create", help=_("Create a cycle reporting on YEAR (planned until opened)."))
 def cycle_create(
-    year: Annotated[int, typer.Argument(help="Reporting year T.")],
-    opens: Annotated[str, typer.Option("--opens", help="Opening date (YYYY-MM-DD, UTC).")],
-    closes: Annotated[str, typer.Option("--closes", help="Closing date, inclusive.")],
-    framework: Annotated[str, typer.Option("--framework", help="Shipped id or path.")] =
+    year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
+    opens: Annotated[str, typer.Option("--opens", help=_("Opening date (YYYY-MM-DD, UTC)."))],
+    closes: Annotated[str, typer.Option("--closes", help=_("Closing date, inclusive."))],
+    framework: Annotated[str, typer.Option("--framework", help=_("Shipped id or path."))] =
     "wco-pmm-v1",
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a cycle reporting on YEAR (planned until opened)."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import create_cycle
 
@@ -76,10 +76,10 @@ def cycle_create(
             closes=cycle.closes_on))
 
 
-@cycle_app.command("open")
-def cycle_open(year: Annotated[int, typer.Argument(help="Reporting year T.")],
+@cycle_app.command("open", help=_(
+    "Open a cycle for submissions (re-opening a closed one needs --reason)."))
+def cycle_open(year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
                reason: Reason = "", actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Open a cycle for submissions (re-opening a closed one needs --reason)."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import set_state
 
@@ -88,10 +88,9 @@ def cycle_open(year: Annotated[int, typer.Argument(help="Reporting year T.")],
     typer.echo(_("Cycle {year} is open.").format(year=year))
 
 
-@cycle_app.command("close")
-def cycle_close(year: Annotated[int, typer.Argument(help="Reporting year T.")],
+@cycle_app.command("close", help=_("Close a cycle: members can no longer change or submit data."))
+def cycle_close(year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
                 reason: Reason = "", actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Close a cycle: members can no longer change or submit data."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import set_state
 
@@ -100,9 +99,8 @@ def cycle_close(year: Annotated[int, typer.Argument(help="Reporting year T.")],
     typer.echo(_("Cycle {year} is closed.").format(year=year))
 
 
-@cycle_app.command("list")
+@cycle_app.command("list", help=_("List cycles: year, framework, dates, state, submissions."))
 def cycle_list(database_url: DatabaseUrl = None) -> None:
-    """List cycles: year, framework, dates, state, submissions."""
     from pmm.assessment.cycles import list_cycles
     from pmm.assessment.tables import cycle_submissions
 
@@ -116,10 +114,9 @@ def cycle_list(database_url: DatabaseUrl = None) -> None:
                        + _("{n} submissions").format(n=n))
 
 
-@cycle_app.command("show")
-def cycle_show(year: Annotated[int, typer.Argument(help="Reporting year T.")],
+@cycle_app.command("show", help=_("A cycle and the workflow state of each member's submission."))
+def cycle_show(year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
                database_url: DatabaseUrl = None) -> None:
-    """A cycle and the workflow state of each member's submission."""
     from pmm.assessment.cycles import get_cycle
     from pmm.assessment.tables import cycle_submissions
 
@@ -152,16 +149,16 @@ def _read_access(session, actor: str | None, sub) -> None:  # type: ignore[no-un
             user=who.username, role=who.role, member=sub.member))
 
 
-@submission_app.command("export")
+@submission_app.command("export", help=_(
+    "Export a submission as the exchange CSV or as the filled workbook."))
 def submission_export(
     cycle: CycleYear, member: Member,
-    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", help=_("csv or xlsx."))] = "csv",
     output: Annotated[Path | None, typer.Option("-o", "--output",
-                                                help="File to write (csv: default stdout).")]
+                                                help=_("File to write (csv: default stdout)."))]
     = None,
     lang: Lang = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Export a submission as the exchange CSV or as the filled workbook."""
     from pmm.assessment.cycles import framework_of, get_cycle
     from pmm.assessment.exchange import export_csv
     from pmm.assessment.submissions import find_submission
@@ -205,26 +202,25 @@ def _write_workbook(cycle: int, member: str, output: Path, lang: str | None, act
     typer.echo(_("Wrote {file}.").format(file=output), err=True)
 
 
-@submission_app.command("template")
+@submission_app.command("template", help=_(
+    "Write the data-entry workbook: one sheet per dimension, instructions, checked cells.\n\n"
+    "Values already saved are filled in, so the workbook can be edited and imported back."))
 def submission_template(
     cycle: CycleYear, member: Member,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Workbook to write (.xlsx).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=_("Workbook to write (.xlsx)."))],
     lang: Lang = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Write the data-entry workbook: one sheet per dimension, instructions, checked cells.
-
-    Values already saved are filled in, so the workbook can be edited and imported back."""
     _write_workbook(cycle, member, output, lang, actor, database_url)
 
 
-@submission_app.command("import")
+@submission_app.command("import", help=_(
+    "Check a whole file, then save all of it or nothing (one line per defect)."))
 def submission_import(
-    file: Annotated[Path, typer.Argument(help="The exchange CSV or the filled workbook.",
+    file: Annotated[Path, typer.Argument(help=_("The exchange CSV or the filled workbook."),
                                          exists=True, dir_okay=False)],
     cycle: CycleYear, member: Member, expect_version: Version = None, reason: Reason = "",
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Check a whole file, then save all of it or nothing (one line per defect)."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.exchange import import_file
     from pmm.assessment.workflow import report
@@ -253,20 +249,20 @@ def _print_open_points(found) -> None:  # type: ignore[no-untyped-def]
             typer.echo("  " + line)
 
 
-@submission_app.command("set")
+@submission_app.command("set", help=_("Set one value (the same checks as an import)."))
 def submission_set(
     cycle: CycleYear, member: Member,
-    item: Annotated[str, typer.Argument(help="Data item code.")],
-    value: Annotated[str, typer.Argument(help="The value; empty to remove it.")],
-    year: Annotated[int | None, typer.Option("--year", help="Calendar year (default T).")] = None,
-    breakdown: Annotated[str, typer.Option("--breakdown", help="e.g. flow=IM.")] = "",
-    status: Annotated[str, typer.Option("--status", help="reported or not_available.")] =
+    item: Annotated[str, typer.Argument(help=_("Data item code."))],
+    value: Annotated[str, typer.Argument(help=_("The value; empty to remove it."))],
+    year: Annotated[int | None, typer.Option("--year",
+                                             help=_("Calendar year (default T)."))] = None,
+    breakdown: Annotated[str, typer.Option("--breakdown", help=_("e.g. flow=IM."))] = "",
+    status: Annotated[str, typer.Option("--status", help=_("reported or not_available."))] =
     "reported",
     note: Annotated[str, typer.Option("--note")] = "",
     expect_version: Version = None, reason: Reason = "", actor: As = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Set one value (the same checks as an import)."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import framework_of, get_cycle
     from pmm.assessment.exchange import parse_value
@@ -292,19 +288,18 @@ def submission_set(
         typer.echo(_("{n} changes saved (version {version}).").format(n=n, version=sub.version))
 
 
-@submission_app.command("kpi")
+@submission_app.command("kpi", help=_("Set a KPI's status, disclosure or note."))
 def submission_kpi(
     cycle: CycleYear, member: Member,
-    kpi: Annotated[str, typer.Argument(help="KPI code.")],
+    kpi: Annotated[str, typer.Argument(help=_("KPI code."))],
     status: Annotated[str | None, typer.Option(
-        "--status", help="reported, not_applicable or not_available.")] = None,
+        "--status", help=_("reported, not_applicable or not_available."))] = None,
     disclosure: Annotated[str | None, typer.Option(
-        "--disclosure", help="public, wco or restricted.")] = None,
+        "--disclosure", help=_("public, wco or restricted."))] = None,
     note: Annotated[str | None, typer.Option(
-        "--note", help="Reason (required for not_applicable).")] = None,
+        "--note", help=_("Reason (required for not_applicable)."))] = None,
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Set a KPI's status, disclosure or note."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.submissions import KpiChange, apply_changes, start_submission
 
@@ -316,14 +311,14 @@ def submission_kpi(
         typer.echo(_("{n} changes saved (version {version}).").format(n=n, version=sub.version))
 
 
-@submission_app.command("explain")
+@submission_app.command("explain", help=_(
+    "Explain a plausibility warning (needed before submitting)."))
 def submission_explain(
     cycle: CycleYear, member: Member,
-    warning: Annotated[str, typer.Argument(help="Warning id, as `submission check` shows it.")],
-    text: Annotated[str, typer.Argument(help="The explanation.")],
+    warning: Annotated[str, typer.Argument(help=_("Warning id, as `submission check` shows it."))],
+    text: Annotated[str, typer.Argument(help=_("The explanation."))],
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Explain a plausibility warning (needed before submitting)."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.submissions import explain, get_submission
 
@@ -334,12 +329,12 @@ def submission_explain(
     typer.echo(_("Explanation saved."))
 
 
-@submission_app.command("check")
+@submission_app.command("check", help=_(
+    "Run the validation rules: errors, warnings and completeness per dimension and "
+    "outcome.\n\n"
+    "Exits non-zero while the submission could not be submitted."))
 def submission_check(cycle: CycleYear, member: Member, actor: As = None,
                      database_url: DatabaseUrl = None) -> None:
-    """Run the validation rules: errors, warnings and completeness per dimension and outcome.
-
-    Exits non-zero while the submission could not be submitted."""
     from pmm.assessment.submissions import get_submission
     from pmm.assessment.workflow import report
 
@@ -365,10 +360,10 @@ def submission_check(cycle: CycleYear, member: Member, actor: As = None,
         raise typer.Exit(1)
 
 
-@submission_app.command("show")
+@submission_app.command("show", help=_(
+    "State, revision, version, comments, evidence and reviews of a submission."))
 def submission_show(cycle: CycleYear, member: Member, actor: As = None,
                     database_url: DatabaseUrl = None) -> None:
-    """State, revision, version, comments, evidence and reviews of a submission."""
     from pmm.assessment.evidence import list_evidence
     from pmm.assessment.review import findings, reviewers
     from pmm.assessment.submissions import comments, current_values, get_submission
@@ -413,67 +408,63 @@ def _transition(name: str, cycle: int, member: str, actor: str | None,
             member=sub.member, year=cycle, state=sub.state))
 
 
-@submission_app.command("submit")
+@submission_app.command("submit", help=_(
+    "Submit (refused while there are errors or unexplained warnings)."))
 def submission_submit(
     cycle: CycleYear, member: Member,
     request_review: Annotated[bool, typer.Option("--request-review",
-                                                 help="Also ask for a peer review.")] = False,
+                                                 help=_("Also ask for a peer review."))] = False,
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Submit (refused while there are errors or unexplained warnings)."""
     _transition("submit", cycle, member, actor, database_url, request_review=request_review,
                 expected_version=expect_version)
 
 
-@submission_app.command("request-review")
+@submission_app.command("request-review", help=_("Ask for a peer review of the submitted data."))
 def submission_request_review(cycle: CycleYear, member: Member, expect_version: Version = None,
                               actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Ask for a peer review of the submitted data."""
     _transition("request_peer_review", cycle, member, actor, database_url,
                 expected_version=expect_version)
 
 
-@submission_app.command("resubmit")
+@submission_app.command("resubmit", help=_(
+    "Submit again after the peer reviewer requested changes."))
 def submission_resubmit(cycle: CycleYear, member: Member, expect_version: Version = None,
                         actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Submit again after the peer reviewer requested changes."""
     _transition("resubmit", cycle, member, actor, database_url, expected_version=expect_version)
 
 
-@submission_app.command("validate")
+@submission_app.command("validate", help=_("Validate the submission (Secretariat)."))
 def submission_validate(cycle: CycleYear, member: Member, reason: Reason = "",
                         expect_version: Version = None, actor: As = None,
                         database_url: DatabaseUrl = None) -> None:
-    """Validate the submission (Secretariat)."""
     _transition("validate", cycle, member, actor, database_url, reason=reason,
                 expected_version=expect_version)
 
 
-@submission_app.command("publish")
+@submission_app.command("publish", help=_("Publish a validated submission (Secretariat)."))
 def submission_publish(cycle: CycleYear, member: Member, expect_version: Version = None,
                        actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Publish a validated submission (Secretariat)."""
     _transition("publish", cycle, member, actor, database_url, expected_version=expect_version)
 
 
-@submission_app.command("reopen")
+@submission_app.command("reopen", help=_(
+    "Send a submission back to draft as a new revision (Secretariat)."))
 def submission_reopen(
     cycle: CycleYear, member: Member,
-    reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
+    reason: Annotated[str, typer.Option("--reason", help=_("Why (required)."))],
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Send a submission back to draft as a new revision (Secretariat)."""
     _transition("reopen", cycle, member, actor, database_url, reason=reason,
                 expected_version=expect_version)
 
 
-@submission_app.command("comment")
+@submission_app.command("comment", help=_("Add a comment to a submission."))
 def submission_comment(
-    cycle: CycleYear, member: Member, text: Annotated[str, typer.Argument(help="The comment.")],
-    kpi: Annotated[str | None, typer.Option("--kpi", help="About this KPI.")] = None,
+    cycle: CycleYear, member: Member, text: Annotated[str, typer.Argument(help=_("The comment."))],
+    kpi: Annotated[str | None, typer.Option("--kpi", help=_("About this KPI."))] = None,
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Add a comment to a submission."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.submissions import comment, get_submission
 
@@ -483,14 +474,14 @@ def submission_comment(
     typer.echo(_("Comment added."))
 
 
-@evidence_app.command("add")
+@evidence_app.command("add", help=_(
+    "Attach an evidence file (size-limited; type sniffed from the content)."))
 def evidence_add(
     cycle: CycleYear, member: Member,
-    file: Annotated[Path, typer.Argument(help="The file.", exists=True, dir_okay=False)],
-    kpi: Annotated[str | None, typer.Option("--kpi", help="The KPI it supports.")] = None,
+    file: Annotated[Path, typer.Argument(help=_("The file."), exists=True, dir_okay=False)],
+    kpi: Annotated[str | None, typer.Option("--kpi", help=_("The KPI it supports."))] = None,
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Attach an evidence file (size-limited; type sniffed from the content)."""
     from pmm.assessment.common import actor_for
     from pmm.assessment.evidence import add_evidence
     from pmm.assessment.submissions import start_submission
@@ -504,10 +495,9 @@ def evidence_add(
             sha=ev.sha256[:12]))
 
 
-@evidence_app.command("list")
+@evidence_app.command("list", help=_("List evidence files."))
 def evidence_list(cycle: CycleYear, member: Member, actor: As = None,
                   database_url: DatabaseUrl = None) -> None:
-    """List evidence files."""
     from pmm.assessment.evidence import list_evidence
     from pmm.assessment.submissions import get_submission
 
@@ -519,14 +509,13 @@ def evidence_list(cycle: CycleYear, member: Member, actor: As = None,
                        f"\t{e.uploaded_by}\t{e.at:%Y-%m-%d}")
 
 
-@evidence_app.command("get")
+@evidence_app.command("get", help=_("Save an evidence file (its bytes, exactly as uploaded)."))
 def evidence_get(
     cycle: CycleYear, member: Member,
-    evidence_id: Annotated[int, typer.Argument(help="Number shown by `evidence list`.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to save it.")],
+    evidence_id: Annotated[int, typer.Argument(help=_("Number shown by `evidence list`."))],
+    output: Annotated[Path, typer.Option("-o", "--output", help=_("Where to save it."))],
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Save an evidence file (its bytes, exactly as uploaded)."""
     from pmm.assessment.evidence import get_evidence
     from pmm.assessment.submissions import get_submission
 
@@ -554,61 +543,58 @@ def _review(name: str, cycle: int, member: str, actor: str | None, database_url:
             member=sub.member, year=cycle, state=sub.state))
 
 
-@review_app.command("assign")
+@review_app.command("assign", help=_("Assign a peer reviewer (Secretariat)."))
 def review_assign(cycle: CycleYear, member: Member,
-                  reviewer: Annotated[str, typer.Option("--reviewer", help="User name.")],
+                  reviewer: Annotated[str, typer.Option("--reviewer", help=_("User name."))],
                   actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Assign a peer reviewer (Secretariat)."""
     _review("assign", cycle, member, actor, database_url, reviewer)
 
 
-@review_app.command("start")
+@review_app.command("start", help=_("Start reviewing (the assigned peer reviewer)."))
 def review_start(cycle: CycleYear, member: Member, expect_version: Version = None,
                  actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Start reviewing (the assigned peer reviewer)."""
     _review("start", cycle, member, actor, database_url, expected_version=expect_version)
 
 
-@review_app.command("finding")
+@review_app.command("finding", help=_("Record a finding of the review in progress."))
 def review_finding(cycle: CycleYear, member: Member,
-                   text: Annotated[str, typer.Argument(help="The finding.")],
+                   text: Annotated[str, typer.Argument(help=_("The finding."))],
                    kpi: Annotated[str | None, typer.Option("--kpi")] = None,
                    actor: As = None, database_url: DatabaseUrl = None) -> None:
-    """Record a finding of the review in progress."""
     _review("add_finding", cycle, member, actor, database_url, text, kpi=kpi)
 
 
-@review_app.command("request-changes")
+@review_app.command("request-changes", help=_(
+    "Ask the member for changes (it edits a new revision, then resubmits)."))
 def review_request_changes(
     cycle: CycleYear, member: Member,
-    reason: Annotated[str, typer.Option("--reason", help="What should change.")],
+    reason: Annotated[str, typer.Option("--reason", help=_("What should change."))],
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    """Ask the member for changes (it edits a new revision, then resubmits)."""
     _review("request_changes", cycle, member, actor, database_url, reason,
             expected_version=expect_version)
 
 
-@review_app.command("complete")
+@review_app.command("complete", help=_(
+    "Close the review as accepted (the Secretariat can then validate)."))
 def review_complete(cycle: CycleYear, member: Member,
                     summary: Annotated[str, typer.Option("--summary")] = "",
                     expect_version: Version = None, actor: As = None,
                     database_url: DatabaseUrl = None) -> None:
-    """Close the review as accepted (the Secretariat can then validate)."""
     _review("complete", cycle, member, actor, database_url, summary,
             expected_version=expect_version)
 
 
 # ---------------------------------------------------------------- demo
 
-@app.command("demo")
+@app.command("demo", help=_(
+    "Seed the database with members' users, two cycles (2022, 2024) and their submissions."))
 def demo(
-    members: Annotated[int, typer.Option("--members", help="Participants of the 2024 cycle.")]
+    members: Annotated[int, typer.Option("--members", help=_("Participants of the 2024 cycle."))]
     = 90,
     seed: Annotated[int, typer.Option("--seed")] = 2024,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Seed the database with members' users, two cycles (2022, 2024) and their submissions."""
     from pmm.assessment.demo import seed_demo
 
     summary = seed_demo(database_url, participants_2024=members, seed=seed)

@@ -24,10 +24,10 @@ from pmm.framework.workbook import write_workbook
 from pmm.i18n import _, language
 
 app = typer.Typer(
-    help="The mechanism as data: list, show, validate, diff and export framework versions.\n\n"
+    help=_("The mechanism as data: list, show, validate, diff and export framework versions.\n\n"
     "A framework is given by the id of a shipped catalogue (see `pmm framework list`) or by the "
     "path of a YAML file or a folder of YAML files, such as the official WCO catalogue once "
-    "obtained.",
+    "obtained."),
     no_args_is_help=True,
 )
 out = Console(highlight=False, soft_wrap=True)
@@ -46,12 +46,11 @@ class DiffFormat(StrEnum):
     csv = "csv"
 
 
-FrameworkRef = Annotated[str, typer.Argument(help="Shipped id (e.g. wco-pmm-v1) or a path.")]
+FrameworkRef = Annotated[str, typer.Argument(help=_("Shipped id (e.g. wco-pmm-v1) or a path."))]
 
 
-@app.command("list")
+@app.command("list", help=_("List the shipped framework versions."))
 def list_() -> None:
-    """List the shipped framework versions."""
     table = Table(title=_("Shipped frameworks"), title_justify="left")
     for column in (_("id"), _("title"), _("status"), _("date"), _("dimensions"), _("outcomes"),
                    _("KPIs")):
@@ -64,13 +63,12 @@ def list_() -> None:
     out.print(table)
 
 
-@app.command()
+@app.command(help=_("Show a framework: a summary, or the whole of it as JSON, YAML or Markdown."))
 def show(
     ref: FrameworkRef = "wco-pmm-v1",
     format: Annotated[ShowFormat, typer.Option("--format", "-f",
-                                               help="summary, json, yaml or md.")] = "summary",
+                                               help=_("summary, json, yaml or md."))] = "summary",
 ) -> None:
-    """Show a framework: a summary, or the whole of it as JSON, YAML or Markdown."""
     fw = load(ref)
     if format == ShowFormat.json:
         sys.stdout.write(json.dumps(fw.model_dump(mode="json"), ensure_ascii=False, indent=2))
@@ -144,18 +142,16 @@ def markdown(fw: Framework, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
-@app.command()
+@app.command(help=_(
+    "Check a framework against the WGPM's scope and criteria for KPIs.\n\n"
+    "Prints one line per defect (FILE:LINE: severity: item: what is expected) and exits "
+    "non-zero when there is any error (or any warning with --strict)."))
 def validate(
-    path: Annotated[str | None, typer.Argument(
-        help="A framework id, YAML file or folder; without it, every shipped catalogue.")] = None,
-    strict: Annotated[bool, typer.Option(help="Treat quality warnings as errors.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only.")] = False,
+    path: Annotated[str | None, typer.Argument(help=_(
+        "A framework id, YAML file or folder; without it, every shipped catalogue."))] = None,
+    strict: Annotated[bool, typer.Option(help=_("Treat quality warnings as errors."))] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_("Print errors only."))] = False,
 ) -> None:
-    """Check a framework against the WGPM's scope and criteria for KPIs.
-
-    Prints one line per defect (FILE:LINE: severity: item: what is expected) and exits non-zero
-    when there is any error (or any warning with --strict).
-    """
     refs = [path] if path else shipped_ids()
     failed = False
     for ref in refs:
@@ -174,17 +170,16 @@ def validate(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help=_(
+    "List dimensions, outcomes, KPIs and data items added, removed and changed.\n\n"
+    "A change that breaks comparability over time (formula, unit, direction, year rule, or "
+    "the meaning of a data item a KPI reads) is marked; trends across it are flagged \"not "
+    "comparable\"."))
 def diff(
-    old: Annotated[str, typer.Argument(help="The earlier version: id or path.")],
-    new: Annotated[str, typer.Argument(help="The later version: id or path.")],
+    old: Annotated[str, typer.Argument(help=_("The earlier version: id or path."))],
+    new: Annotated[str, typer.Argument(help=_("The later version: id or path."))],
     format: Annotated[DiffFormat, typer.Option("--format", "-f")] = "table",
 ) -> None:
-    """List dimensions, outcomes, KPIs and data items added, removed and changed.
-
-    A change that breaks comparability over time (formula, unit, direction, year rule, or the
-    meaning of a data item a KPI reads) is marked; trends across it are flagged "not comparable".
-    """
     result = diff_frameworks(load(old), load(new))
     rows = result.rows()
     if format == DiffFormat.json:
@@ -217,14 +212,13 @@ def diff(
         n=len(rows), b=len(result.breaking_kpis())))
 
 
-@app.command()
+@app.command(help=_("Export a framework as an Excel workbook (in the language of --lang)."))
 def export(
     ref: FrameworkRef,
     format: Annotated[str, typer.Option("--format", "-f", help="xlsx")] = "xlsx",
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="File to write (default: ID.xlsx).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help=_("File to write (default: ID.xlsx)."))] = None,
 ) -> None:
-    """Export a framework as an Excel workbook (in the language of --lang)."""
     if format != "xlsx":
         raise PmmError(_("--format {format}: unknown format; expected xlsx").format(
             format=format))

@@ -17,8 +17,8 @@ from pmm.members.groups import DIMENSIONS, load_groups, peer_groups
 from pmm.members.model import ADMIN_TYPES, GEOGRAPHIES, INCOME_GROUPS, REGIONS, Label, Member
 from pmm.members.registry import load_members, member
 
-app = typer.Typer(help="WCO Member administrations (region, income group, geography, "
-                  "administration type, sources) and peer groups.", no_args_is_help=True)
+app = typer.Typer(help=_("WCO Member administrations (region, income group, geography, "
+                  "administration type, sources) and peer groups."), no_args_is_help=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
@@ -33,20 +33,20 @@ def _pick(option: str, value: str | None, vocabulary: dict[str, Label]) -> str |
     return value
 
 
-@app.command("list")
+@app.command("list", help=_("List the WCO Members, optionally filtered."))
 def list_(
-    region: Annotated[str | None, typer.Option(help="Only this region: "
-                                               + ", ".join(REGIONS))] = None,
-    income: Annotated[str | None, typer.Option(help="Only this income group: "
-                                               + ", ".join(INCOME_GROUPS))] = None,
-    geography: Annotated[str | None, typer.Option(help="Only this geography: "
-                                                  + ", ".join(GEOGRAPHIES))] = None,
-    admin_type: Annotated[str | None, typer.Option(help="Only this administration type: "
-                                                   + ", ".join(ADMIN_TYPES))] = None,
-    csv_output: Annotated[bool, typer.Option("--csv", help="Write CSV (codes) to stdout.")]
+    region: Annotated[str | None, typer.Option(help=_("Only this region: {codes}").format(
+        codes=", ".join(REGIONS)))] = None,
+    income: Annotated[str | None, typer.Option(help=_("Only this income group: {codes}").format(
+        codes=", ".join(INCOME_GROUPS)))] = None,
+    geography: Annotated[str | None, typer.Option(help=_("Only this geography: {codes}").format(
+        codes=", ".join(GEOGRAPHIES)))] = None,
+    admin_type: Annotated[str | None, typer.Option(
+        help=_("Only this administration type: {codes}").format(
+            codes=", ".join(ADMIN_TYPES)))] = None,
+    csv_output: Annotated[bool, typer.Option("--csv", help=_("Write CSV (codes) to stdout."))]
     = False,
 ) -> None:
-    """List the WCO Members, optionally filtered."""
     wanted = {"region": _pick("--region", region, REGIONS),
               "income_group": _pick("--income", income, INCOME_GROUPS),
               "geography": _pick("--geography", geography, GEOGRAPHIES),
@@ -71,9 +71,9 @@ def list_(
     out.print(table)
 
 
-@app.command()
-def show(iso3: Annotated[str, typer.Argument(help="ISO 3166-1 alpha-3 code, e.g. KEN.")]) -> None:
-    """Show one Member with the source of every value."""
+@app.command(help=_("Show one Member with the source of every value."))
+def show(iso3: Annotated[str, typer.Argument(
+        help=_("ISO 3166-1 alpha-3 code, e.g. KEN."))]) -> None:
     m: Member = member(iso3)
     yes_no = {True: _("yes"), False: _("no"), None: _("unknown")}
     out.print(f"[bold]{m.name}[/bold] ({m.iso3})")
@@ -100,14 +100,13 @@ def show(iso3: Annotated[str, typer.Argument(help="ISO 3166-1 alpha-3 code, e.g.
         out.print(f"  {s.field}{flag}: {s.source}", markup=False)
 
 
-@app.command()
+@app.command(help=_("Show peer groups: the Members of each group."))
 def groups(
-    by: Annotated[str, typer.Option(help="region, income, geography or admin_type.")] = "region",
+    by: Annotated[str, typer.Option(help=_("region, income, geography or admin_type."))] = "region",
     file: Annotated[Path | None, typer.Option(
-        "--file", help="User-defined groups: CSV (group,iso3) or YAML (group: [codes]); "
-        "checked and shown instead of --by.")] = None,
+        "--file", help=_("User-defined groups: CSV (group,iso3) or YAML (group: [codes]); "
+        "checked and shown instead of --by."))] = None,
 ) -> None:
-    """Show peer groups: the Members of each group."""
     if file is not None:
         result, labels = load_groups(file), {}
     else:

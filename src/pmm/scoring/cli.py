@@ -18,18 +18,18 @@ from pmm import __version__
 from pmm.i18n import _
 
 app = typer.Typer(
-    help="General composite-indicator engine (COINr-compatible): run a SPEC.yaml stage by stage, "
-         "then test its robustness.\n\nScores are computed by the documented method of "
-         "customs-pmm (docs/methodology-scoring.md); they are not official WCO ratings.",
+    help=_("General composite-indicator engine (COINr-compatible): run a SPEC.yaml stage by stage, "
+           "then test its robustness.\n\nScores are computed by the documented method of "
+           "customs-pmm (docs/methodology-scoring.md); they are not official WCO ratings."),
     no_args_is_help=True,
 )
 out = Console(highlight=False, soft_wrap=True)
 
-SpecArg = Annotated[Path, typer.Argument(help="SPEC.yaml, or the run.json of an earlier run.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Folder receiving the results.")]
+SpecArg = Annotated[Path, typer.Argument(help=_("SPEC.yaml, or the run.json of an earlier run."))]
+OutOpt = Annotated[Path, typer.Option("--out", help=_("Folder receiving the results."))]
 DataDirOpt = Annotated[Path | None, typer.Option(
     "--data-dir", envvar="PMM_COMPOSITE_DATA_DIR",
-    help="Folder of the data and metadata files (default: the spec's data_dir).")]
+    help=_("Folder of the data and metadata files (default: the spec's data_dir)."))]
 
 
 class Evaluator(StrEnum):
@@ -46,10 +46,10 @@ def _record(spec_file: Path, **extra: object) -> dict[str, object]:
             "spec_file": str(spec_file), **extra}
 
 
-@app.command("run")
+@app.command("run", help=_(
+    "Run every step and write one stage_<dataset>.csv per data set, the step reports and "
+    "run.json (the run record; `pmm composite run DIR/run.json` repeats the run)."))
 def run_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None) -> None:
-    """Run every step and write one stage_<dataset>.csv per data set, the step reports and
-    run.json (the run record; `pmm composite run DIR/run.json` repeats the run)."""
     from pmm.scoring.pipeline import run_pipeline
 
     res = run_pipeline(spec, data_dir)
@@ -60,17 +60,18 @@ def run_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None) -> None
     out.print(_("Wrote {n} files to {dir}").format(n=len(files), dir=out_dir))
 
 
-@app.command("uncertainty")
+@app.command("uncertainty", help=_(
+    "Monte Carlo uncertainty analysis over the spec's `uncertainty` factors: writes "
+    "uncertainty.csv (unit, nominal_rank, median_rank, q05, q95; rank 1 = best)."))
 def uncertainty_cmd(spec: SpecArg, out_dir: OutOpt,
                     runs: Annotated[int | None, typer.Option("--runs", min=1,
-                                                             help="Monte Carlo runs.")] = None,
-                    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+                                                             help=_("Monte Carlo runs."))] = None,
+                    seed: Annotated[int | None, typer.Option(
+                        "--seed", help=_("Random seed."))] = None,
                     data_dir: DataDirOpt = None,
                     method: Annotated[Evaluator, typer.Option(
-                        "--method", help="vectorised (fast) or loop (one run at a time).")]
+                        "--method", help=_("vectorised (fast) or loop (one run at a time)."))]
                     = Evaluator.vectorised) -> None:
-    """Monte Carlo uncertainty analysis over the spec's `uncertainty` factors: writes
-    uncertainty.csv (unit, nominal_rank, median_rank, q05, q95; rank 1 = best)."""
     from pmm.scoring.pipeline import write_csv
     from pmm.scoring.robustness import prepare, uncertainty
 
@@ -97,16 +98,17 @@ def uncertainty_cmd(spec: SpecArg, out_dir: OutOpt,
     out.print(_("Wrote {file}").format(file=out_dir / "uncertainty.csv"))
 
 
-@app.command("sensitivity")
+@app.command("sensitivity", help=_(
+    "Sobol first-order and total sensitivity indices (SALib) of each uncertainty factor on "
+    "the mean absolute rank shift, with 95% bootstrap intervals: writes sensitivity.csv."))
 def sensitivity_cmd(spec: SpecArg, out_dir: OutOpt,
-                    n: Annotated[int, typer.Option("--n", help="Base samples N, a power of 2; "
-                                                   "N·(factors + 2) runs.")] = 256,
-                    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+                    n: Annotated[int, typer.Option("--n", help=_("Base samples N, a power of 2; "
+                                                   "N·(factors + 2) runs."))] = 256,
+                    seed: Annotated[int | None, typer.Option(
+                        "--seed", help=_("Random seed."))] = None,
                     boot: Annotated[int, typer.Option("--bootstrap", min=10,
-                                                      help="Bootstrap resamples.")] = 500,
+                                                      help=_("Bootstrap resamples."))] = 500,
                     data_dir: DataDirOpt = None) -> None:
-    """Sobol first-order and total sensitivity indices (SALib) of each uncertainty factor on the
-    mean absolute rank shift, with 95% bootstrap intervals: writes sensitivity.csv."""
     from pmm.scoring.pipeline import write_csv
     from pmm.scoring.robustness import prepare, sensitivity
 
@@ -120,13 +122,13 @@ def sensitivity_cmd(spec: SpecArg, out_dir: OutOpt,
     out.print(_("Wrote {file}").format(file=out_dir / "sensitivity.csv"))
 
 
-@app.command("audit")
+@app.command("audit", help=_(
+    "Statistical coherence and impact checks: correlations (Pearson and Spearman, with "
+    "flags), collinear sibling pairs, Cronbach's alpha, PCA per group, drop-one-indicator "
+    "impact and each unit's strengths and weaknesses."))
 def audit_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None,
-              top: Annotated[int, typer.Option("--top", min=1, help="Strengths and weaknesses "
-                                                                    "per unit.")] = 5) -> None:
-    """Statistical coherence and impact checks: correlations (Pearson and Spearman, with flags),
-    collinear sibling pairs, Cronbach's alpha, PCA per group, drop-one-indicator impact and each
-    unit's strengths and weaknesses."""
+              top: Annotated[int, typer.Option("--top", min=1, help=_("Strengths and weaknesses "
+                                                                      "per unit."))] = 5) -> None:
     from pmm.scoring import audit
     from pmm.scoring.pipeline import run_pipeline, write_csv
 

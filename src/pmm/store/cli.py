@@ -21,11 +21,11 @@ from pmm.store.migrate import upgrade
 
 DatabaseUrl = Annotated[str | None, typer.Option(
     "--database-url", envvar="PMM_DATABASE_URL", show_envvar=True,
-    help="Database: sqlite:///FILE (default sqlite:///pmm.db) or postgresql://user@host/db.")]
+    help=_("Database: sqlite:///FILE (default sqlite:///pmm.db) or postgresql://user@host/db."))]
 
-db_app = typer.Typer(help="The database: create or upgrade its schema, back up, restore.",
+db_app = typer.Typer(help=_("The database: create or upgrade its schema, back up, restore."),
                      no_args_is_help=True)
-user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+user_app = typer.Typer(help=_("Users and roles."), no_args_is_help=True)
 
 
 def admin_actor() -> str:
@@ -36,28 +36,27 @@ def admin_actor() -> str:
         return "admin"
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", help=_(
+    "Create the schema, or bring it to the newest version (safe to run again)."))
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
-    """Create the schema, or bring it to the newest version (safe to run again)."""
     revision = upgrade(database_url)
     typer.echo(_("Database {url} is at schema revision {rev}.").format(
         url=display_url(resolve_url(database_url)), rev=revision))
 
 
-@db_app.command("backup")
-def db_backup(file: Annotated[Path, typer.Argument(help="Backup file to write (.jsonl.gz).")],
+@db_app.command("backup", help=_("Copy every table into FILE (restore it with `pmm db restore`)."))
+def db_backup(file: Annotated[Path, typer.Argument(help=_("Backup file to write (.jsonl.gz)."))],
               database_url: DatabaseUrl = None) -> None:
-    """Copy every table into FILE (restore it with `pmm db restore`)."""
     counts = backup(file, database_url)
     typer.echo(_("Backed up {rows} rows of {tables} tables to {file}.").format(
         rows=sum(counts.values()), tables=len(counts), file=file))
 
 
-@db_app.command("restore")
-def db_restore(file: Annotated[Path, typer.Argument(help="Backup file made by `pmm db backup`.",
+@db_app.command("restore", help=_(
+    "Load FILE into a new, empty database (never over existing data)."))
+def db_restore(file: Annotated[Path, typer.Argument(help=_("Backup file made by `pmm db backup`."),
                                                     exists=True, dir_okay=False)],
                database_url: DatabaseUrl = None) -> None:
-    """Load FILE into a new, empty database (never over existing data)."""
     counts = restore(file, database_url)
     typer.echo(_("Restored {rows} rows of {tables} tables into {url}.").format(
         rows=sum(counts.values()), tables=len(counts),
@@ -74,20 +73,20 @@ def read_password(from_stdin: bool) -> str:
     return typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
 
 
-@user_app.command("add")
+@user_app.command("add", help=_("Add a user (the password is never given as an argument)."))
 def user_add(
-    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. ncp-fra.")],
-    role: Annotated[str, typer.Option("--role", help="ncp, viewer, peer_reviewer, secretariat "
-                                                     "or working_body.")],
-    member: Annotated[str | None, typer.Option("--member", help="ISO3 code (ncp, viewer).")] = None,
-    name: Annotated[str, typer.Option("--name", help="Full name.")] = "",
+    username: Annotated[str, typer.Argument(help=_("Sign-in name, e.g. ncp-fra."))],
+    role: Annotated[str, typer.Option("--role", help=_("ncp, viewer, peer_reviewer, secretariat "
+                                                       "or working_body."))],
+    member: Annotated[str | None, typer.Option("--member",
+                                               help=_("ISO3 code (ncp, viewer)."))] = None,
+    name: Annotated[str, typer.Option("--name", help=_("Full name."))] = "",
     email: Annotated[str, typer.Option("--email")] = "",
     password_stdin: Annotated[bool, typer.Option(
-        "--password-stdin", help="Read the password from the first line of standard input "
-                                 "(otherwise it is prompted for).")] = False,
+        "--password-stdin", help=_("Read the password from the first line of standard input "
+                                   "(otherwise it is prompted for)."))] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Add a user (the password is never given as an argument)."""
     if role not in users.ROLES:
         raise PmmError(_("role {role!r}: expected one of {roles}").format(
             role=role, roles=", ".join(users.ROLES)))
@@ -100,9 +99,8 @@ def user_add(
             member=f", {user.member}" if user.member else ""))
 
 
-@user_app.command("list")
+@user_app.command("list", help=_("List users: name, role, member, active."))
 def user_list(database_url: DatabaseUrl = None) -> None:
-    """List users: name, role, member, active."""
     from sqlalchemy import select
 
     from pmm.store.models import User
@@ -113,48 +111,48 @@ def user_list(database_url: DatabaseUrl = None) -> None:
             typer.echo(f"{user.username}\t{user.role}\t{user.member or '-'}\t{user.name}{state}")
 
 
-@user_app.command("passwd")
+@user_app.command("passwd", help=_("Set a user's password."))
 def user_passwd(username: str,
                 password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
                 database_url: DatabaseUrl = None) -> None:
-    """Set a user's password."""
     password = read_password(password_stdin)
     with transaction(database_url) as session:
         users.set_password(session, username, password, actor=admin_actor())
     typer.echo(_("Password of {name} changed.").format(name=username))
 
 
-@user_app.command("disable")
+@user_app.command("disable", help=_(
+    "Disable a user (users are never deleted: the trail refers to them)."))
 def user_disable(username: str,
-                 reason: Annotated[str, typer.Option("--reason", help="Why.")] = "",
+                 reason: Annotated[str, typer.Option("--reason", help=_("Why."))] = "",
                  database_url: DatabaseUrl = None) -> None:
-    """Disable a user (users are never deleted: the trail refers to them)."""
     with transaction(database_url) as session:
         users.set_active(session, username, False, actor=admin_actor(), reason=reason)
     typer.echo(_("User {name} disabled.").format(name=username))
 
 
-@user_app.command("enable")
+@user_app.command("enable", help=_("Enable a disabled user again."))
 def user_enable(username: str, database_url: DatabaseUrl = None) -> None:
-    """Enable a disabled user again."""
     with transaction(database_url) as session:
         users.set_active(session, username, True, actor=admin_actor())
     typer.echo(_("User {name} enabled.").format(name=username))
 
 
+AUDIT_HELP = _("Show the audit trail: who changed what, when, old and new value, and why.")
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "cycle", "member", "entity", "key", "field", "old",
                  "new", "reason")
 
 
 def audit(
-    cycle: Annotated[int | None, typer.Option("--cycle", help="Reporting year T.")] = None,
-    member: Annotated[str | None, typer.Option("--member", help="ISO3 code.")] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="User name.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the newest N entries.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or csv.")] = "text",
+    cycle: Annotated[int | None, typer.Option("--cycle", help=_("Reporting year T."))] = None,
+    member: Annotated[str | None, typer.Option("--member", help=_("ISO3 code."))] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help=_("User name."))] = None,
+    limit: Annotated[int | None, typer.Option("--limit",
+                                              help=_("Only the newest N entries."))] = None,
+    fmt: Annotated[str, typer.Option("--format", help=_("text or csv."))] = "text",
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Show the audit trail: who changed what, when, old and new value, and why."""
+    """`pmm audit`, mounted by pmm.assessment.cli with AUDIT_HELP as its help."""
     if fmt not in ("text", "csv"):
         raise PmmError(_("--format {fmt!r}: expected text or csv").format(fmt=fmt))
     with transaction(database_url) as session:

@@ -1,0 +1,5 @@
+"""`python -m pmm`: the `pmm` command."""
+
+from pmm.cli import entry
+
+entry()
