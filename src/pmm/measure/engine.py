@@ -86,6 +86,7 @@ class Engine(Protocol):
     def register(self, sources: dict[str, Source]) -> None: ...
     def execute(self, expr: ir.Table) -> pa.Table: ...
     def materialise(self, name: str, expr: ir.Table) -> ir.Table: ...
+    def append(self, name: str, expr: ir.Table) -> ir.Table: ...
     def drop(self, name: str) -> None: ...
     def close(self) -> None: ...
 
@@ -117,7 +118,10 @@ class DuckDBEngine:
         import duckdb
 
         self._tmp = tempfile.TemporaryDirectory(prefix="pmm-duckdb-", dir=temp_dir)
-        self.con = duckdb.connect(":memory:")
+        # A database file in a temporary folder, not `:memory:`: its tables are blocks that the
+        # buffer manager can write out, so `facts` for tens of millions of declarations fits
+        # within the memory limit.
+        self.con = duckdb.connect(str(Path(self._tmp.name) / "work.duckdb"))
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = '{self._tmp.name}'")
         self.con.execute(f"SET memory_limit = '{memory_limit or default_memory_limit()}'")
@@ -126,11 +130,10 @@ class DuckDBEngine:
         self.con.execute("SET preserve_insertion_order = false")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        self._n = 0
 
     def register(self, sources: dict[str, Source]) -> None:
         for name, source in sources.items():
-            self.con.execute(f'CREATE OR REPLACE VIEW "{name}" AS '
+            self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
                              + typed_select(name, raw_scan(source), "duckdb",
                                             from_text=source.format == "csv"))
 
@@ -141,8 +144,11 @@ class DuckDBEngine:
         return self.sql(compile_sql(expr, self.dialect))
 
     def materialise(self, name: str, expr: ir.Table) -> ir.Table:
-        self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS '
-                         + compile_sql(expr, self.dialect))
+        self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS ' + compile_sql(expr, self.dialect))
+        return ibis.table(expr.schema(), name=name)
+
+    def append(self, name: str, expr: ir.Table) -> ir.Table:
+        self.con.execute(f'INSERT INTO "{name}" ' + compile_sql(expr, self.dialect))
         return ibis.table(expr.schema(), name=name)
 
     def drop(self, name: str) -> None:
@@ -207,6 +213,19 @@ class SparkEngine:
 
         df = self.spark.sql(compile_sql(expr, self.dialect)).persist(StorageLevel.MEMORY_AND_DISK)
         df.count()  # compute it now, so that what it was built from can be released
+        df.createOrReplaceTempView(name)
+        self._cached[name] = df
+        return ibis.table(expr.schema(), name=name)
+
+    def append(self, name: str, expr: ir.Table) -> ir.Table:
+        """Spark partitions by itself; `build_facts` never appends there, but it could."""
+        from pyspark import StorageLevel
+
+        old = self._cached.pop(name)
+        df = old.unionByName(self.spark.sql(compile_sql(expr, self.dialect))).persist(
+            StorageLevel.MEMORY_AND_DISK)
+        df.count()
+        old.unpersist()
         df.createOrReplaceTempView(name)
         self._cached[name] = df
         return ibis.table(expr.schema(), name=name)

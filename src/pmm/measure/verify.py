@@ -21,6 +21,7 @@ import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure import queries as Q
 from pmm.measure.contract import DECIMAL_SQL, TABLES, Column, Source, Table, discover
@@ -28,6 +29,8 @@ from pmm.measure.engine import DuckDBEngine, _sql_str, compile_sql, raw_scan
 
 Severity = Literal["error", "warning"]
 EXAMPLES = 3
+EVENTS_PER_PASS = 80_000_000  # about 10 million declarations: fits DuckDB's default memory
+CSV_BYTES_PER_ROW = 60  # rough size of an events CSV row, to estimate the rows of a CSV file
 TS_OFFSET = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)"
 TS_NAIVE = r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?"
 DATE = r"\d{4}-\d{2}-\d{2}"
@@ -121,6 +124,7 @@ class Verifier:
         self.sources: dict[str, Source] = {}
         self.facts: ibis.Table | None = None
         self._step = step or (lambda _msg: None)
+        self._rows_estimate: dict[str, int] = {}
 
     def _all(self, sql: str) -> list[tuple]:
         return self.engine.con.sql(sql).fetchall()
@@ -171,7 +175,10 @@ class Verifier:
         for path in src.files:
             if src.format == "parquet":
                 try:
-                    schema = pq.read_schema(path)
+                    meta = pq.read_metadata(path)
+                    schema = meta.schema.to_arrow_schema()
+                    self._rows_estimate[table.name] = (self._rows_estimate.get(table.name, 0)
+                                                       + meta.num_rows)
                 except (pa.ArrowException, OSError) as exc:
                     self.report.add("unreadable_file", 1, [_(
                         "{file}: not a readable Parquet file ({error})").format(
@@ -180,6 +187,8 @@ class Verifier:
                     continue
                 ok &= self._check_parquet_types(table, path, schema)
             else:
+                self._rows_estimate[table.name] = (self._rows_estimate.get(table.name, 0)
+                                                   + path.stat().st_size // CSV_BYTES_PER_ROW)
                 try:
                     with path.open(encoding="utf-8", newline="") as fh:
                         header = next(csv.reader(fh), [])
@@ -319,15 +328,24 @@ class Verifier:
                                            limit=2 * EXAMPLES)])
 
     # -- relational checks over facts --------------------------------------------------------
+    def partitions(self) -> int:
+        """Parts of the declaration ids to pivot one at a time, so each fits in memory."""
+        return max(1, -(-self._rows_estimate.get("events", 0) // EVENTS_PER_PASS))
+
     def _check_facts(self) -> None:
         import duckdb
 
         try:
-            self.facts = Q.build_facts(self.engine, "aeo" in self.sources)
+            self.facts = Q.build_facts(self.engine, "aeo" in self.sources, self.partitions())
+        except duckdb.OutOfMemoryException as exc:
+            raise PmmError(_("DuckDB ran out of memory ({error}); raise --memory-limit or free "
+                             "disk space for spilling").format(error=str(exc).splitlines()[0])
+                           ) from None
         except duckdb.Error as exc:
-            files = [*self.sources["declarations"].files, *self.sources["events"].files]
+            folders = sorted({str(p.parent) for t in ("declarations", "events")
+                              for p in self.sources[t].files})
             self.report.add("unreadable_file", 1, [_("{files}: cannot be read ({error})").format(
-                files=", ".join(map(str, files)), error=str(exc).splitlines()[0])])
+                files=", ".join(folders), error=str(exc).splitlines()[0])])
             self.facts = None
             return
         self._step(_("checking milestones"))
