@@ -41,6 +41,7 @@ FRENCH = {
     "trends": "signalée là où le cadre a rompu la comparabilité.",
     "whatif": "Modifie certaines valeurs d'un Membre",
     "secretariat": "Combien de Membres validés ont renseigné chaque indicateur",
+    "measure": "Étude sur le temps nécessaire à la mainlevée : statistiques des délais",
 }
 GROUPS = [name for name in COMMANDS if name in FRENCH]
 

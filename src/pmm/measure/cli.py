@@ -28,18 +28,18 @@ from pmm.measure.microdata import Microdata
 from pmm.measure.verify import verify as verify_folder
 
 app = typer.Typer(
-    help="Measure from microdata: verify an extract, Time Release Study, data items, synthetic "
-    "data.",
+    help=_("Measure from microdata: verify an extract, Time Release Study, data items, synthetic "
+    "data."),
     no_args_is_help=True,
 )
 err = Console(stderr=True)
 
-EngineOpt = Annotated[str, typer.Option("--engine", help="duckdb (default) or spark.")]
+EngineOpt = Annotated[str, typer.Option("--engine", help=_("duckdb (default) or spark."))]
 MasterOpt = Annotated[str | None, typer.Option(
-    "--spark-master", help="Spark master URL for a cluster (default: local[2]).")]
+    "--spark-master", help=_("Spark master URL for a cluster (default: local[2])."))]
 MemoryOpt = Annotated[str | None, typer.Option(
-    "--memory-limit", help="DuckDB memory limit, e.g. 6GB; beyond it DuckDB spills to disk.")]
-DirArg = Annotated[Path, typer.Argument(help="Folder of the microdata (Parquet or CSV).")]
+    "--memory-limit", help=_("DuckDB memory limit, e.g. 6GB; beyond it DuckDB spills to disk."))]
+DirArg = Annotated[Path, typer.Argument(help=_("Folder of the microdata (Parquet or CSV)."))]
 
 
 @contextmanager
@@ -70,9 +70,8 @@ def _hours(text: str | None) -> tuple[float, ...]:
     return tuple(out)
 
 
-@app.command("verify")
+@app.command("verify", help=_("Check a microdata folder against the contract; exit 1 on errors."))
 def verify(folder: DirArg, memory_limit: MemoryOpt = None) -> None:
-    """Check a microdata folder against the contract; exit 1 on errors."""
     with _steps() as step:
         report = verify_folder(folder, memory_limit=memory_limit, step=step)
     for line in report.lines():
@@ -82,27 +81,28 @@ def verify(folder: DirArg, memory_limit: MemoryOpt = None) -> None:
         raise typer.Exit(1)
 
 
-@app.command("trs")
+@app.command("trs", help=_(
+    "Time Release Study: release-time statistics of import declarations released in T."))
 def trs(
     folder: DirArg,
-    year: Annotated[int, typer.Option("--year", help="Release year T (UTC).")],
-    start: Annotated[str, typer.Option("--from", help="Start milestone.")] = "arrival",
-    end: Annotated[str, typer.Option("--to", help="End milestone.")] = "release",
+    year: Annotated[int, typer.Option("--year", help=_("Release year T (UTC)."))],
+    start: Annotated[str, typer.Option("--from", help=_("Start milestone."))] = "arrival",
+    end: Annotated[str, typer.Option("--to", help=_("End milestone."))] = "release",
     by: Annotated[str | None, typer.Option(
-        "--by", help="Breakdown keys, comma-separated: " + ", ".join(trs_mod.BY_KEYS))] = None,
+        "--by", help=_("Breakdown keys, comma-separated: {keys}").format(
+            keys=", ".join(trs_mod.BY_KEYS)))] = None,
     within: Annotated[str, typer.Option(
-        "--within", help="Hours for the 'released within' shares, comma-separated.")] = "24,48",
+        "--within", help=_("Hours for the 'released within' shares, comma-separated."))] = "24,48",
     segments: Annotated[bool, typer.Option(
-        "--segments", help="Break the release process into segments and rank bottlenecks.")
+        "--segments", help=_("Break the release process into segments and rank bottlenecks."))
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
-    out: Annotated[Path | None, typer.Option("--out", help="Write to a file, not stdout.")
+    fmt: Annotated[str, typer.Option("--format", help=_("csv or json."))] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help=_("Write to a file, not stdout."))
                    ] = None,
     engine: EngineOpt = "duckdb",
     spark_master: MasterOpt = None,
     memory_limit: MemoryOpt = None,
 ) -> None:
-    """Time Release Study: release-time statistics of import declarations released in T."""
     if fmt not in ("csv", "json"):
         raise PmmError(_("--format: {value!r}; expected csv or json").format(value=fmt))
     study = trs_mod.Study(year=year, start=start, end=end, by=_split(by), within=_hours(within))
@@ -119,16 +119,16 @@ def trs(
         typer.echo(text, nl=not text.endswith("\n"))
 
 
-@app.command("items")
+@app.command("items", help=_(
+    "Write every data item the microdata give, for T and T-1, as a submission CSV."))
 def items(
     folder: DirArg,
-    year: Annotated[int, typer.Option("--year", help="Reporting year T.")],
-    out: Annotated[Path, typer.Option("--out", help="Submission CSV to write.")],
+    year: Annotated[int, typer.Option("--year", help=_("Reporting year T."))],
+    out: Annotated[Path, typer.Option("--out", help=_("Submission CSV to write."))],
     engine: EngineOpt = "duckdb",
     spark_master: MasterOpt = None,
     memory_limit: MemoryOpt = None,
 ) -> None:
-    """Write every data item the microdata give, for T and T-1, as a submission CSV."""
     with _steps() as step, Microdata(folder, engine=engine, spark_master=spark_master,
                                      memory_limit=memory_limit, step=step) as md:
         rows = items_mod.measure(md, year)
@@ -139,17 +139,19 @@ def items(
                           years=", ".join(str(y) for y in sorted({r.year for r in rows}))))
 
 
-@app.command("generate")
+@app.command("generate", help=_(
+    "Write synthetic microdata with documented distributions (see "
+    "docs/microdata-contract.md)."))
 def generate(
-    declarations: Annotated[int, typer.Option("--declarations", help="Number of declarations.")],
-    year: Annotated[int, typer.Option("--year", help="Year T; data cover T-1 and T.")],
-    out: Annotated[Path, typer.Option("--out", help="New folder to write.")],
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 1,
-    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    declarations: Annotated[int, typer.Option("--declarations", help=_("Number of declarations."))],
+    year: Annotated[int, typer.Option("--year", help=_("Year T; data cover T-1 and T."))],
+    out: Annotated[Path, typer.Option("--out", help=_("New folder to write."))],
+    seed: Annotated[int, typer.Option("--seed", help=_("Random seed."))] = 1,
+    fmt: Annotated[str, typer.Option("--format", help=_("parquet or csv."))] = "parquet",
     utc_offset: Annotated[str, typer.Option(
-        "--utc-offset", help="Local offset of the timestamps written to CSV/Parquet.")] = "+03:00",
+        "--utc-offset",
+        help=_("Local offset of the timestamps written to CSV/Parquet."))] = "+03:00",
 ) -> None:
-    """Write synthetic microdata with documented distributions (see docs/microdata-contract.md)."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err, transient=True,
                   disable=not err.is_terminal) as progress:

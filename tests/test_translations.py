@@ -1,0 +1,112 @@
+"""English and French for everything a user reads.
+
+Every message a package passes to `_()` has a French translation in that package's own .po file,
+with the same placeholders; every help text of the `pmm` command goes through `_()`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+
+from pmm.cli import COMMANDS
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "pmm"
+LOCALE = SRC / "locale" / "fr"
+# The .po files of a package, where they are not simply <package>.po. The modules directly
+# under pmm (the CLI shell) share the framework's file.
+CATALOGUES = {"": ["framework.po"], "framework": ["framework.po", "formula.po"],
+              "store": ["assessment.po"]}
+PACKAGES = ["", *sorted(p.name for p in SRC.iterdir()
+                        if p.is_dir() and (p / "__init__.py").exists())]
+PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+
+
+def _catalogue(names: list[str]) -> dict[str, str]:
+    messages: dict[str, str] = {}
+    for name in names:
+        with (LOCALE / name).open("rb") as fh:
+            messages.update({str(m.id): str(m.string) for m in read_po(fh) if m.id})
+    return messages
+
+
+def _messages(package: str) -> list[tuple[str, int, str]]:
+    """(file, line, message) of every literal passed to `_()` in the package."""
+    files = sorted(SRC.glob("*.py")) if not package else sorted((SRC / package).rglob("*.py"))
+    return [(str(path.relative_to(SRC)), line, message) for path in files
+            for line, message, _comments, _context in extract_from_file(
+                "python", path, keywords={"_": None})]
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p or "pmm")
+def test_every_message_has_a_french_translation(package: str) -> None:
+    messages = _messages(package)
+    if package == "":  # the root's command summaries are translated where they are shown
+        messages += [("cli.py", 0, summary) for _m, _a, summary in COMMANDS.values()]
+    if not messages:
+        return
+    names = CATALOGUES.get(package, [f"{package}.po"])
+    missing_files = [n for n in names if not (LOCALE / n).exists()]
+    assert not missing_files, f"pmm.{package} has messages but no {missing_files}"
+    catalogue = _catalogue(names)
+    missing = [f"{file}:{line}: {message!r}" for file, line, message in messages
+               if not catalogue.get(message)]
+    assert not missing, f"no French in {names} for:\n" + "\n".join(missing)
+    mismatched = [f"{file}:{line}: {message!r}" for file, line, message in messages
+                  if sorted(PLACEHOLDER.findall(message))
+                  != sorted(PLACEHOLDER.findall(catalogue[message]))]
+    assert not mismatched, "placeholders differ in French for:\n" + "\n".join(mismatched)
+
+
+def _translated(node: ast.expr) -> bool:
+    """`_("...")`, `_("...").format(...)`, a name bound to one, or a literal without words."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr == "format":
+        node = node.func.value
+    if isinstance(node, ast.Call):
+        return isinstance(node.func, ast.Name) and node.func.id == "_"
+    if isinstance(node, ast.Name):
+        return True  # e.g. AUDIT_HELP = _("..."): the assignment is checked like any message
+    return isinstance(node, ast.Constant) and " " not in str(node.value)
+
+
+def _help_problems(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "help" and not _translated(kw.value):
+                    problems.append(f"{path.name}:{kw.value.lineno}: help= not wrapped in _()")
+        if isinstance(node, ast.FunctionDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and isinstance(deco.func, ast.Attribute) \
+                        and deco.func.attr == "command" \
+                        and not any(kw.arg == "help" for kw in deco.keywords):
+                    problems.append(f"{path.name}:{node.lineno}: command {node.name} has no "
+                                    "help=_(...) (a docstring would stay in English)")
+    return problems
+
+
+@pytest.mark.parametrize("module", sorted([SRC / "cli.py", *SRC.glob("*/cli.py")]),
+                         ids=lambda p: str(p.relative_to(SRC)))
+def test_help_texts_go_through_translation(module: Path) -> None:
+    assert not _help_problems(module)
+
+
+def test_the_help_check_finds_an_untranslated_help(tmp_path: Path) -> None:
+    module = tmp_path / "cli.py"
+    module.write_text(
+        "import typer\nfrom pmm.i18n import _\napp = typer.Typer(help=_('Fine.'))\n"
+        "@app.command(help=_('Fine too.'))\n"
+        "def good(x: int = typer.Option(1, help=_('Count: {n}').format(n=1))) -> None: ...\n"
+        "@app.command()\ndef bad(y: int = typer.Option(1, help='Left in English.')) -> None:\n"
+        "    '''Docstring help.'''\n", encoding="utf-8")
+    assert sorted(_help_problems(module)) == [
+        "cli.py:7: command bad has no help=_(...) (a docstring would stay in English)",
+        "cli.py:7: help= not wrapped in _()"]
