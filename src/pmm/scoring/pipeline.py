@@ -41,7 +41,7 @@ from pmm.scoring.spec import (
     TreatStep,
     load_spec,
 )
-from pmm.scoring.structure import AggregateColumns, IndicatorColumns, Structure, load_structure
+from pmm.scoring.structure import Structure, load_structure
 
 NA_TOKENS = {"", "NA", "NAN", "N/A", "NULL"}
 
@@ -234,16 +234,12 @@ def load_inputs(loaded: LoadedSpec) -> Inputs:
     spec = loaded.spec
     files: dict[str, Path] = {}
     m = spec.metadata
-    icols = IndicatorColumns(**{**m.columns.model_dump(),
-                                "parents": tuple(m.columns.parents) if m.columns.parents
-                                else None})
     ind_path = loaded.path(m.indicators)
     agg_path = loaded.path(m.aggregates) if m.aggregates else None
     files["metadata.indicators"] = ind_path
     if agg_path:
         files["metadata.aggregates"] = agg_path
-    structure = load_structure(ind_path, agg_path, icols,
-                               AggregateColumns(**m.aggregate_columns.model_dump()))
+    structure = load_structure(ind_path, agg_path, m.columns, m.aggregate_columns)
     d = spec.data
     data_path = loaded.path(d.file)
     files["data"] = data_path

@@ -41,7 +41,9 @@ class DataSpec(_Model):
     denominators: str | None = None
 
 
-class IndicatorColumnsSpec(_Model):
+class IndicatorColumns(_Model):
+    """Which metadata columns hold what (the defaults are COINr's names)."""
+
     code: str = "code"
     name: str | None = None
     direction: str = "direction"
@@ -54,7 +56,7 @@ class IndicatorColumnsSpec(_Model):
     parents: list[str] | None = None
 
 
-class AggregateColumnsSpec(_Model):
+class AggregateColumns(_Model):
     code: str = "code"
     name: str | None = None
     level: str = "level"
@@ -65,8 +67,8 @@ class AggregateColumnsSpec(_Model):
 class MetadataSpec(_Model):
     indicators: str
     aggregates: str | None = None
-    columns: IndicatorColumnsSpec = Field(default_factory=IndicatorColumnsSpec)
-    aggregate_columns: AggregateColumnsSpec = Field(default_factory=AggregateColumnsSpec)
+    columns: IndicatorColumns = Field(default_factory=IndicatorColumns)
+    aggregate_columns: AggregateColumns = Field(default_factory=AggregateColumns)
 
 
 class DenominateStep(_Model):

@@ -21,6 +21,7 @@ import pandas as pd
 
 from pmm.errors import PmmError
 from pmm.i18n import _
+from pmm.scoring.spec import AggregateColumns, IndicatorColumns
 
 
 @dataclass(frozen=True)
@@ -112,29 +113,6 @@ class Structure:
         return pd.DataFrame(rows)
 
 
-@dataclass(frozen=True)
-class IndicatorColumns:
-    code: str = "code"
-    name: str | None = None
-    direction: str = "direction"
-    weight: str | None = "weight"
-    denominator: str | None = "denominator"
-    target: str | None = "target"
-    lower: str | None = "lower"
-    upper: str | None = "upper"
-    parent: str | None = "parent"
-    parents: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class AggregateColumns:
-    code: str = "code"
-    name: str | None = None
-    level: str = "level"
-    weight: str | None = "weight"
-    parent: str | None = "parent"
-
-
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, comment=None)
@@ -173,9 +151,10 @@ def _text(df: pd.DataFrame, col: str | None) -> list[str]:
 
 
 def load_structure(indicators_file: Path, aggregates_file: Path | None,
-                   icols: IndicatorColumns = IndicatorColumns(),
-                   acols: AggregateColumns = AggregateColumns()) -> Structure:
+                   icols: IndicatorColumns | None = None,
+                   acols: AggregateColumns | None = None) -> Structure:
     """Read and check the indicator and aggregate metadata."""
+    icols, acols = icols or IndicatorColumns(), acols or AggregateColumns()
     ind = _read_csv(indicators_file)
     if icols.code not in ind.columns:
         raise PmmError(_("{file}: column {column!r} is missing (columns: {found})").format(
