@@ -13,11 +13,6 @@ import typer
 from pmm.cells import neutralise
 from pmm.errors import PmmError
 from pmm.i18n import _
-from pmm.store import audit as audit_trail
-from pmm.store import users
-from pmm.store.backup import backup, restore
-from pmm.store.engine import display_url, resolve_url, transaction
-from pmm.store.migrate import upgrade
 
 DatabaseUrl = Annotated[str | None, typer.Option(
     "--database-url", envvar="PMM_DATABASE_URL", show_envvar=True,
@@ -39,6 +34,9 @@ def admin_actor() -> str:
 @db_app.command("upgrade", help=_(
     "Create the schema, or bring it to the newest version (safe to run again)."))
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    from pmm.store.engine import display_url, resolve_url
+    from pmm.store.migrate import upgrade
+
     revision = upgrade(database_url)
     typer.echo(_("Database {url} is at schema revision {rev}.").format(
         url=display_url(resolve_url(database_url)), rev=revision))
@@ -47,6 +45,8 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
 @db_app.command("backup", help=_("Copy every table into FILE (restore it with `pmm db restore`)."))
 def db_backup(file: Annotated[Path, typer.Argument(help=_("Backup file to write (.jsonl.gz)."))],
               database_url: DatabaseUrl = None) -> None:
+    from pmm.store.backup import backup
+
     counts = backup(file, database_url)
     typer.echo(_("Backed up {rows} rows of {tables} tables to {file}.").format(
         rows=sum(counts.values()), tables=len(counts), file=file))
@@ -57,6 +57,9 @@ def db_backup(file: Annotated[Path, typer.Argument(help=_("Backup file to write 
 def db_restore(file: Annotated[Path, typer.Argument(help=_("Backup file made by `pmm db backup`."),
                                                     exists=True, dir_okay=False)],
                database_url: DatabaseUrl = None) -> None:
+    from pmm.store.backup import restore
+    from pmm.store.engine import display_url, resolve_url
+
     counts = restore(file, database_url)
     typer.echo(_("Restored {rows} rows of {tables} tables into {url}.").format(
         rows=sum(counts.values()), tables=len(counts),
@@ -87,6 +90,9 @@ def user_add(
                                    "(otherwise it is prompted for)."))] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
+    from pmm.store import users
+    from pmm.store.engine import transaction
+
     if role not in users.ROLES:
         raise PmmError(_("role {role!r}: expected one of {roles}").format(
             role=role, roles=", ".join(users.ROLES)))
@@ -103,6 +109,7 @@ def user_add(
 def user_list(database_url: DatabaseUrl = None) -> None:
     from sqlalchemy import select
 
+    from pmm.store.engine import transaction
     from pmm.store.models import User
 
     with transaction(database_url) as session:
@@ -115,6 +122,9 @@ def user_list(database_url: DatabaseUrl = None) -> None:
 def user_passwd(username: str,
                 password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
                 database_url: DatabaseUrl = None) -> None:
+    from pmm.store import users
+    from pmm.store.engine import transaction
+
     password = read_password(password_stdin)
     with transaction(database_url) as session:
         users.set_password(session, username, password, actor=admin_actor())
@@ -126,6 +136,9 @@ def user_passwd(username: str,
 def user_disable(username: str,
                  reason: Annotated[str, typer.Option("--reason", help=_("Why."))] = "",
                  database_url: DatabaseUrl = None) -> None:
+    from pmm.store import users
+    from pmm.store.engine import transaction
+
     with transaction(database_url) as session:
         users.set_active(session, username, False, actor=admin_actor(), reason=reason)
     typer.echo(_("User {name} disabled.").format(name=username))
@@ -133,6 +146,9 @@ def user_disable(username: str,
 
 @user_app.command("enable", help=_("Enable a disabled user again."))
 def user_enable(username: str, database_url: DatabaseUrl = None) -> None:
+    from pmm.store import users
+    from pmm.store.engine import transaction
+
     with transaction(database_url) as session:
         users.set_active(session, username, True, actor=admin_actor())
     typer.echo(_("User {name} enabled.").format(name=username))
@@ -153,6 +169,9 @@ def audit(
     database_url: DatabaseUrl = None,
 ) -> None:
     """`pmm audit`, mounted by pmm.assessment.cli with AUDIT_HELP as its help."""
+    from pmm.store import audit as audit_trail
+    from pmm.store.engine import transaction
+
     if fmt not in ("text", "csv"):
         raise PmmError(_("--format {fmt!r}: expected text or csv").format(fmt=fmt))
     with transaction(database_url) as session:
