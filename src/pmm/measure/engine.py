@@ -26,8 +26,6 @@ from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure.contract import DECIMAL_SQL, TABLES, Column, Source
 
-ENGINES = ("duckdb", "spark")
-
 # Canonical column types per contract kind, in each dialect. A timestamp becomes an integer:
 # microseconds since 1970-01-01T00:00:00Z. Intervals are then exact integer differences, a year or
 # a day is a range of integers computed in Python in UTC, and both engines do the same integer
@@ -262,13 +260,3 @@ def spark_session(master: str) -> Any:
         raise PmmError(_("Spark could not start ({error}); check Java 17 and --spark-master")
                        .format(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
                        ) from None
-
-
-def make_engine(name: str, *, spark_master: str | None = None, memory_limit: str | None = None
-                ) -> Engine:
-    if name == "duckdb":
-        return DuckDBEngine(memory_limit=memory_limit)
-    if name == "spark":
-        return SparkEngine(master=spark_master)
-    raise PmmError(_("--engine: {name!r} is not an engine; expected duckdb or spark").format(
-        name=name))
