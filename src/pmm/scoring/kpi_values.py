@@ -92,12 +92,11 @@ def kpi_values(fw: Framework, items: pd.DataFrame, statuses: pd.DataFrame, year:
     if members is None:
         members = sorted(set(items["member"]) | set(statuses["member"]))
     columns = _Columns(fw, items, members, year)
-    declared = statuses.set_index(["member", "kpi"]) if len(statuses) else None
     frames = []
     for kpi in fw.kpis:
         status = np.full(len(members), "reported", dtype=object)
         note = np.full(len(members), "", dtype=object)
-        if declared is not None:
+        if len(statuses):
             mine = statuses[statuses["kpi"] == kpi.code]
             where = pd.Index(members).get_indexer(mine["member"])
             keep = where >= 0
