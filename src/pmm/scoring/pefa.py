@@ -15,7 +15,7 @@ or a table with one row per indicator (returning an array); absent cells are "" 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -105,37 +105,30 @@ def _state(cells: list[str]) -> str | None:
     return None
 
 
+def _per_indicator(scores: Sequence[object], grade: Callable[[tuple[int, ...]], str]
+                   ) -> str | NDArray[np.str_]:
+    """Apply `grade` to each indicator's scored points (sorted), after the no-score states."""
+    rows, single = _as_table(scores)
+    out = [_state(cells) or grade(tuple(sorted(POINTS[c] for c in cells if c in POINTS)))
+           for cells in rows]
+    return out[0] if single else np.asarray(out, dtype=str)
+
+
 def pefa_m1(scores: Sequence[object]) -> str | NDArray[np.str_]:
     """M1 weakest link: the lowest score, plus "+" if any other dimension scored higher."""
-    rows, single = _as_table(scores)
-    out = []
-    for cells in rows:
-        state = _state(cells)
-        if state:
-            out.append(state)
-            continue
-        pts = [POINTS[c] for c in cells if c in POINTS]
-        low = min(pts)
-        out.append(LETTERS[low] + ("+" if max(pts) > low else ""))
-    return out[0] if single else np.asarray(out, dtype=str)
+    return _per_indicator(scores, lambda pts: LETTERS[pts[0]] + ("+" if pts[-1] > pts[0] else ""))
 
 
 def pefa_m2(scores: Sequence[object], table: M2Table | None = None) -> str | NDArray[np.str_]:
     """M2 averaging, read from the conversion table (one dimension: its own score)."""
     tab = _default_table() if table is None else table
-    rows, single = _as_table(scores)
-    out = []
-    for cells in rows:
-        state = _state(cells)
-        if state:
-            out.append(state)
-            continue
-        key = tuple(sorted(POINTS[c] for c in cells if c in POINTS))
+
+    def grade(key: tuple[int, ...]) -> str:
         if len(key) == 1:
-            out.append(LETTERS[key[0]])
-        elif key in tab:
-            out.append(tab[key])
-        else:
+            return LETTERS[key[0]]
+        if key not in tab:
             raise ValueError(f"the M2 conversion table has no entry for {len(key)} dimensions "
                              f"({' '.join(LETTERS[p] for p in key)})")
-    return out[0] if single else np.asarray(out, dtype=str)
+        return tab[key]
+
+    return _per_indicator(scores, grade)
