@@ -109,17 +109,23 @@ def member_gaps(year: int, member: str, viewer: Viewer | None = None, *, by: str
     return _gaps(data, member, viewer, by, rules, catalogue, database_url)
 
 
+def _peer_references(data: CycleData, viewer: Viewer, member: str, by: str,
+                     rules: Rules | None) -> pd.DataFrame:
+    """The member's peer-group references (medians the viewer may receive) for each KPI."""
+    obs = data.obs
+    headline = obs[(obs["level"] == "kpi") & (obs["variant"] == "") & (obs["breakdown"] == "")]
+    bench = benchmark(headline, viewer, data.groups, fw=data.fw, by=[by], levels=("kpi",),
+                      rules=rules)
+    peers = sec.peer_references(bench, data.groups, by)
+    return peers[peers["member"] == member]
+
+
 def _gaps(data: CycleData, member: str, viewer: Viewer, by: str, rules: Rules | None,
           catalogue: list[Support], database_url: str | None,
           previous: CycleData | None = None) -> pd.DataFrame:
     head = _own_rows(data, member, viewer)
     current = sec._current(head)
-    kpi_obs = data.obs[(data.obs["level"] == "kpi") & (data.obs["variant"] == "")
-                       & (data.obs["breakdown"] == "")]
-    bench = benchmark(kpi_obs, viewer, data.groups, fw=data.fw, by=[by], levels=("kpi",),
-                      rules=rules)
-    peers = sec.peer_references(bench, data.groups, by)
-    peers = peers[peers["member"] == member]
+    peers = _peer_references(data, viewer, member, by, rules)
     prev_rows, prev_year, breaking = None, None, set()
     if previous is None:
         prev_year = previous_year(data.year, database_url)
@@ -233,12 +239,7 @@ def whatif(year: int, member: str, changes: Mapping[str, float] | list[str],
         raise PermissionDenied(_("viewer {viewer} may not see all of {member}'s data: what-if "
                                  "needs it").format(viewer=viewer.label, member=code))
     catalogue = load_support(fw=data.fw)
-    kpi_obs = data.obs[(data.obs["level"] == "kpi") & (data.obs["variant"] == "")
-                       & (data.obs["breakdown"] == "")]
-    bench = benchmark(kpi_obs, viewer, data.groups, fw=data.fw, by=[by], levels=("kpi",),
-                      rules=rules)
-    peers = sec.peer_references(bench, data.groups, by)
-    peers = peers[peers["member"] == code]
+    peers = _peer_references(data, viewer, code, by, rules)
 
     def gaps_of(rows: pd.DataFrame) -> pd.DataFrame:
         return gaps_mod.find_gaps(data.fw, year, sec._current(rows), peers=peers,
