@@ -155,18 +155,3 @@ def test_the_file_imports_into_a_submission(parquet_dir: Path, tmp_path: Path,
     got = read_items(out)
     value = got[("declarations", YEAR, "flow=IM")]["value"]
     assert f",declarations,{YEAR},flow=IM,{value}," in text
-
-
-def test_partitioned_pivot_gives_the_same_items(parquet_dir: Path, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """Large extracts are pivoted in parts (by hash of the id); the result is the same."""
-    from pmm.measure import verify as verify_mod
-
-    whole, parts = tmp_path / "whole.csv", tmp_path / "parts.csv"
-    assert run(["measure", "items", str(parquet_dir), "--year", str(YEAR), "--out",
-                str(whole)]) == 0
-    monkeypatch.setattr(verify_mod, "EVENTS_PER_PASS", 5_000)  # about 5 parts here
-    with Microdata(parquet_dir) as md:
-        assert md.engine.con.sql("SELECT count(*) FROM facts").fetchall()[0][0] == 3000
-        items.write_csv(items.measure(md, YEAR), parts)
-    assert parts.read_text() == whole.read_text()

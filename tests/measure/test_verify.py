@@ -305,6 +305,22 @@ def test_parquet_defects_are_located_by_row(clean_parquet: Path, tmp_path: Path,
     assert f"{d}:row 20: column 'office_code' is empty" in out
 
 
+def test_parquet_duplicate_declaration_ids_are_counted_exactly(
+        clean_parquet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Repeated ids are found whether or not the id has events (two paths in the verifier)."""
+    folder = tmp_path / "md"
+    shutil.copytree(clean_parquet, folder)
+    d = rewrite(folder, "declarations", lambda t: pa.concat_tables(
+        [t, t.slice(5, 1), set_cell(t.slice(7, 2), "declaration_id", 1, "NO-EVENTS")
+         .slice(1, 1), set_cell(t.slice(7, 2), "declaration_id", 1, "NO-EVENTS").slice(1, 1)]))
+    n = pq.read_metadata(d).num_rows
+    rc, out = verify_lines(folder, capsys)
+    assert rc == 1
+    assert "error: duplicate_id: 2 " in out, out
+    assert f"{d}:row 6: column 'declaration_id' = " in out
+    assert f"{d}:row {n - 1}: column 'declaration_id' = 'NO-EVENTS' appears more than once" in out
+
+
 def test_parquet_naive_timestamps_are_a_time_zone_error(clean_parquet: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]
                                                         ) -> None:

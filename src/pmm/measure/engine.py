@@ -116,10 +116,10 @@ class DuckDBEngine:
         import duckdb
 
         self._tmp = tempfile.TemporaryDirectory(prefix="pmm-duckdb-", dir=temp_dir)
-        # A database file in a temporary folder, not `:memory:`: its tables are blocks that the
-        # buffer manager can write out, so `facts` for tens of millions of declarations fits
-        # within the memory limit.
-        self.con = duckdb.connect(str(Path(self._tmp.name) / "work.duckdb"))
+        # In memory, with a temporary folder: beyond the memory limit the buffer manager writes
+        # blocks of tables and of large aggregations there, so `facts` for tens of millions of
+        # declarations fits (a database file would compress and checkpoint every table: slower).
+        self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = '{self._tmp.name}'")
         self.con.execute(f"SET memory_limit = '{memory_limit or default_memory_limit()}'")

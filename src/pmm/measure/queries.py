@@ -24,10 +24,9 @@ from pmm.measure.engine import Engine, table_schema
 # Milestones whose time is kept per declaration (the others are only counted).
 TIMED = ("arrival", "lodgement", "registration", "inspection_start", "inspection_end",
          "release", "exit")
-# Rows per declaration id of each milestone, and of the declarations table itself (code 10), are
-# packed into one integer, 5 bits each, so a single SUM gives every count (11 * 5 = 55 bits; the
-# engines decode it with a division by a power of 32, exact in a double below 2**53 = 32**10.6).
-DECLARATION_CODE = len(MILESTONES)
+# Rows per declaration id of each milestone are packed into one integer, 5 bits each, so a single
+# SUM gives every count (10 * 5 = 50 bits; the engines decode it with a division by a power of
+# 32, exact in a double below 2**53).
 BASE = 32
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 86_400_000_000
@@ -67,22 +66,21 @@ def day_number(date: ir.DateValue) -> ir.IntegerValue:
     return date.delta(ibis.date(1970, 1, 1), unit="day")
 
 
-def events_pivot(ev: ir.Table, decl: ir.Table) -> ir.Table:
-    """One row per declaration id in either table: milestone times and packed row counts."""
+def events_pivot(ev: ir.Table) -> ir.Table:
+    """One row per declaration id of the events: milestone times and packed row counts.
+
+    This is the one pass over the events, and the costliest step of a measurement: its
+    aggregates are kept to what the checks and measurements need (a time per timed milestone,
+    one packed count, one row count).
+    """
     code = ibis.cases(*[(ev.milestone == m, i) for i, m in enumerate(MILESTONES)],
                       else_=ibis.null("int8"))
-    rows = ev.select(declaration_id=ev.declaration_id, code=code, us=ev.ts).union(
-        decl.select(declaration_id=decl.declaration_id,
-                    code=ibis.literal(DECLARATION_CODE, "int8"), us=ibis.null("int64")))
-    packed = ibis.cases(*[(rows.code == i, BASE**i) for i in range(DECLARATION_CODE)],
-                        else_=0)
-    valid_event = rows.code.notnull() & rows.us.notnull()
+    rows = ev.select(declaration_id=ev.declaration_id, code=code, us=ev.ts)
+    packed = ibis.cases(*[(rows.code == i, BASE**i) for i in range(len(MILESTONES))], else_=0)
     return rows.group_by("declaration_id").aggregate(
         **{m: rows.us.min(where=rows.code == MILESTONES.index(m)) for m in TIMED},
-        counts=(ibis.ifelse(valid_event, packed, 0)
-                + ibis.ifelse(rows.code == DECLARATION_CODE, BASE**DECLARATION_CODE, 0)
-                ).sum().cast("int64"),
-        n_rows=rows.count(),
+        counts=ibis.ifelse(rows.us.notnull(), packed, 0).sum().cast("int64"),
+        n_events=rows.count(),
     )
 
 
@@ -91,21 +89,20 @@ def packed_count(counts: ir.IntegerValue, code: int) -> ir.IntegerValue:
 
 
 def facts(piv: ir.Table, decl: ir.Table, aeo: ir.Table | None) -> ir.Table:
-    """One row per declaration id found in either table, with milestones and AEO status.
+    """One row per declaration (and per id found only in the events), with milestones and AEO.
 
-    `piv` is the (materialised) `events_pivot`: engines run the two steps separately, since
-    DuckDB fusing the big aggregation with the joins was twice as slow and used more memory.
+    A full outer join of the pivoted events with the declarations: `in_declarations` and
+    `in_events` say which side a row comes from. A declaration id repeated in `declarations`
+    repeats its row (the verifier refuses that; it notices it because the events are then
+    counted more than once).
     """
-    n_decl = packed_count(piv.counts, DECLARATION_CODE)
-    # A declaration id repeated in `declarations` is refused by the verifier; until then the
-    # left join may repeat its row, which the checks count once per id via `n_declarations`.
-    j = piv.left_join(decl, piv.declaration_id == decl.declaration_id)
+    d = decl.mutate(in_declarations=ibis.literal(True))
+    j = piv.outer_join(d, piv.declaration_id == d.declaration_id)
     f = j.select(
-        declaration_id=j.declaration_id,
-        n_declarations=n_decl,
-        in_declarations=n_decl > 0,
-        counts=j.counts,
-        n_events=j.n_rows - n_decl,
+        declaration_id=ibis.coalesce(j.declaration_id, j.declaration_id_right),
+        in_declarations=j.in_declarations.fill_null(False),
+        counts=j.counts.fill_null(0),
+        n_events=j.n_events.fill_null(0),
         **{c: j[c] for c in DECLARATION_COLUMNS},
         **{m: j[m] for m in TIMED},
     )
@@ -121,32 +118,17 @@ def facts(piv: ir.Table, decl: ir.Table, aeo: ir.Table | None) -> ir.Table:
     return k.select(*[k[c] for c in f.columns], aeo=k.aeo_trader.notnull())
 
 
-def build_facts(engine: Engine, has_aeo: bool, partitions: int = 1) -> ir.Table:
+def build_facts(engine: Engine, has_aeo: bool) -> ir.Table:
     """Materialise `facts` on an engine whose typed views are registered.
 
-    With `partitions` > 1 the declaration ids are split by hash and each part is pivoted and
-    joined on its own, then appended: each pass's hash tables then fit in memory, which on
-    DuckDB is much faster than one pass spilling to disk (a manual grace hash join).
+    The pivot is materialised on its own first: fused with the joins into one statement, DuckDB
+    holds the aggregate and the join's hash tables at once.
     """
-    ev, decl = source("events"), source("declarations")
-    aeo = source("aeo") if has_aeo else None
-    f = None
-    for k in range(partitions):
-        ev_k, decl_k = ev, decl
-        if partitions > 1:
-            ev_k = ev.filter(_partition(ev.declaration_id, partitions) == k)
-            decl_k = decl.filter(_partition(decl.declaration_id, partitions) == k)
-        piv = engine.materialise("milestones", events_pivot(ev_k, decl_k))
-        part = facts(piv, decl_k, aeo)
-        f = engine.materialise("facts", part) if k == 0 else engine.append("facts", part)
-        engine.drop("milestones")
-    assert f is not None
+    piv = engine.materialise("milestones", events_pivot(source("events")))
+    f = engine.materialise("facts", facts(piv, source("declarations"),
+                                          source("aeo") if has_aeo else None))
+    engine.drop("milestones")
     return f
-
-
-def _partition(key: ir.StringValue, n: int) -> ir.IntegerValue:
-    """A part number 0..n-1 of a key (null keys all go to one part)."""
-    return ((key.hash() % n) + n) % n
 
 
 def milestone_count(f: ir.Table, milestone: str) -> ir.IntegerValue:
@@ -181,7 +163,6 @@ def fact_checks(f: ir.Table) -> dict[str, ir.BooleanValue]:
         "null_id": f.declaration_id.isnull(),
         "bad_declaration": f.in_declarations & ~ibis.and_(
             *[_cell_ok(f[c.name], c) for c in TABLES["declarations"].columns[1:]]),
-        "duplicate_id": f.n_declarations > 1,
         "orphan_event": ~f.in_declarations & f.declaration_id.notnull(),
         "invalid_event": f.n_events != n_valid,  # unknown milestone or empty time (cells)
         "duplicate_event": f.in_declarations
@@ -218,7 +199,8 @@ TRIGGERS = ("null_id", "bad_declaration", "invalid_event")
 
 
 def fact_check_counts(f: ir.Table) -> ir.Table:
-    return f.aggregate(rows_declarations=f.n_declarations.sum(), rows_events=f.n_events.sum(),
+    return f.aggregate(rows_declarations=f.in_declarations.cast("int64").sum(),
+                       rows_events=f.n_events.sum(),
                        **{name: pred.cast("int64").sum()
                           for name, pred in fact_checks(f).items()})
 
