@@ -55,3 +55,45 @@ def test_messages_in_french(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         set_language(None)
     out = capsys.readouterr().out
     assert "dossier inexistant" in out and "erreur" in out
+
+
+def test_saved_verification_is_reused_only_while_the_files_are_unchanged(
+        parquet_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from pmm.measure import saved
+    from pmm.measure.microdata import Microdata
+
+    folder = tmp_path / "md"
+    shutil.copytree(parquet_dir, folder)
+    fresh, reused = tmp_path / "fresh.csv", tmp_path / "reused.csv"
+    assert run(["measure", "items", str(folder), "--year", str(YEAR), "--out", str(fresh)]) == 0
+    assert run(["measure", "verify", str(folder), "--save"]) == 0
+    path = saved.path_of(folder)
+    assert f"saved: {path}" in capsys.readouterr().out
+    assert path.stat().st_mode & 0o777 == 0o600
+    steps: list[str] = []
+    with Microdata(folder, step=steps.append) as md:
+        assert md.report.ok and md.report.rows["declarations"] == 3000
+    assert any("using the verification saved" in s for s in steps)
+    assert not any("pivoting" in s for s in steps)
+    assert run(["measure", "items", str(folder), "--year", str(YEAR), "--out", str(reused)]) == 0
+    assert reused.read_text() == fresh.read_text()
+    # A defect written after saving: the changed file is verified again and refused.
+    events = next((folder / "events").glob("*.parquet"))
+    t = pq.read_table(events)
+    pq.write_table(t.slice(1), events)  # the first event's declaration loses a milestone
+    os.utime(events, ns=(1, 1))
+    steps.clear()
+    with Microdata(folder, step=steps.append):
+        pass
+    assert any("pivoting" in s for s in steps)
+    pq.write_table(t.take([0, *range(len(t))]), events)  # an event recorded twice
+    assert run(["measure", "items", str(folder), "--year", str(YEAR), "--out", str(reused)]) == 2
+    assert "duplicate_event" in capsys.readouterr().err
+    # A failed verification with --save removes the saved copy.
+    assert run(["measure", "verify", str(folder), "--save"]) == 1
+    assert not path.exists()

@@ -22,6 +22,7 @@ from rich.progress import (
 from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure import items as items_mod
+from pmm.measure import saved
 from pmm.measure import trs as trs_mod
 from pmm.measure.generate import generate as generate_folder
 from pmm.measure.microdata import Microdata
@@ -70,13 +71,24 @@ def _hours(text: str | None) -> tuple[float, ...]:
     return tuple(out)
 
 
-@app.command("verify", help=_("Check a microdata folder against the contract; exit 1 on errors."))
-def verify(folder: DirArg, memory_limit: MemoryOpt = None) -> None:
+@app.command("verify", help=_(
+    "Check a microdata folder against the contract; exit 1 on errors. With --save, trs and items "
+    "reuse this verification while the files are unchanged."))
+def verify(
+    folder: DirArg,
+    save: Annotated[bool, typer.Option("--save", help=_(
+        "Keep the verified declaration table in FOLDER/.pmm-verified.duckdb (owner-only, as "
+        "confidential as the microdata): trs and items then skip checking until a file "
+        "changes."))] = False,
+    memory_limit: MemoryOpt = None,
+) -> None:
     with _steps() as step:
-        report = verify_folder(folder, memory_limit=memory_limit, step=step)
+        report = verify_folder(folder, memory_limit=memory_limit, step=step, save=save)
     for line in report.lines():
         typer.echo(line)
     typer.echo(report.summary())
+    if save and report.ok:
+        typer.echo(_("saved: {path}").format(path=saved.path_of(folder)))
     if not report.ok:
         raise typer.Exit(1)
 

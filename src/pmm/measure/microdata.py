@@ -1,9 +1,10 @@
 """A verified microdata folder bound to an engine: what `trs` and `items` measure from.
 
 Opening a folder always verifies it first (on DuckDB) and refuses it with the verifier's own
-messages if anything is wrong, so nothing is ever computed from a half-read or defective file.
-On DuckDB the verifier's `facts` table is reused as is; on Spark the same Ibis expression builds
-it again on the cluster.
+messages if anything is wrong, so nothing is ever computed from a half-read or defective file;
+a verification saved beside unchanged files (`saved.py`) stands in for it. On DuckDB the
+verifier's `facts` table is reused as is; on Spark the same Ibis expression builds it again on
+the cluster.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pyarrow as pa
 from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure import queries as Q
+from pmm.measure import saved
 from pmm.measure.contract import Source
 from pmm.measure.engine import DuckDBEngine, Engine, SparkEngine
 from pmm.measure.verify import Report, Verifier
@@ -46,17 +48,25 @@ class Microdata:
 
     def __enter__(self) -> Microdata:
         self._duck = DuckDBEngine(memory_limit=self._memory_limit)
-        verifier = Verifier(self.folder, self._duck, self._step)
-        self.report = verifier.run()
-        if not self.report.ok:
-            lines = [_("{folder}: the microdata fail verification; nothing was computed").format(
-                folder=self.folder), *self.report.lines(warnings=False)]
-            self.close()
-            raise PmmError(*lines)
-        assert verifier.facts is not None
-        self.sources = verifier.sources
+        reused = saved.load(self._duck, self.folder)
+        if reused is not None:
+            self.report, self.sources, when = reused
+            self._step(_("using the verification saved on {when} (files unchanged)").format(
+                when=when[:19]))
+            self._duck.register(self.sources)
+            facts = Q.facts_table(self.sources)
+        else:
+            verifier = Verifier(self.folder, self._duck, self._step)
+            self.report = verifier.run()
+            if not self.report.ok:
+                lines = [_("{folder}: the microdata fail verification; nothing was computed")
+                         .format(folder=self.folder), *self.report.lines(warnings=False)]
+                self.close()
+                raise PmmError(*lines)
+            assert verifier.facts is not None
+            self.sources, facts = verifier.sources, verifier.facts
         if self.engine_name == "duckdb":
-            self.engine, self.facts = self._duck, verifier.facts
+            self.engine, self.facts = self._duck, facts
         else:
             self._duck.close()
             self._duck = None

@@ -14,6 +14,7 @@ engine.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 
 import ibis
 import ibis.expr.types as ir
@@ -116,6 +117,13 @@ def facts(piv: ir.Table, decl: ir.Table, aeo: ir.Table | None) -> ir.Table:
     k = f.left_join(a, [f.trader_id == a.aeo_trader, a.aeo_from <= day,
                         a.aeo_to.isnull() | (a.aeo_to >= day)])
     return k.select(*[k[c] for c in f.columns], aeo=k.aeo_trader.notnull())
+
+
+def facts_table(sources: Container[str]) -> ir.Table:
+    """The unbound `facts` table of a folder holding these tables (its schema, not its rows)."""
+    expr = facts(events_pivot(source("events")), source("declarations"),
+                 source("aeo") if "aeo" in sources else None)
+    return ibis.table(expr.schema(), name="facts")
 
 
 def build_facts(engine: Engine, has_aeo: bool) -> ir.Table:
