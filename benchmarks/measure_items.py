@@ -36,6 +36,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from pmm.measure.saved import FILE_NAME
+
 YEAR = 2024
 HOURS = ("release_time_mean_h", "release_time_median_h", "release_time_p90_h")
 CATEGORIES = ("drugs", "alcohol", "tobacco", "counterfeit", "weapons", "cites", "currency",
@@ -309,7 +311,7 @@ def main() -> None:
         print(f"\n{n:,} declarations ({events / 2**20:,.0f} MiB of events Parquet)")
         results: dict[str, dict] = {}
         names = [c for c in CONTENDERS if c != "pandas" or n <= args.no_pandas_above]
-        saved_copy = folder / ".pmm-verified.duckdb"
+        saved_copy = folder / FILE_NAME
         saved_copy.unlink(missing_ok=True)  # `pmm` must verify
         for name in names:
             runs = []

@@ -77,7 +77,7 @@ def _hours(text: str | None) -> tuple[float, ...]:
 def verify(
     folder: DirArg,
     save: Annotated[bool, typer.Option("--save", help=_(
-        "Keep the verified declaration table in FOLDER/.pmm-verified.duckdb (owner-only, as "
+        "Keep the verified declaration table in FOLDER/.pmm-verified.parquet (owner-only, as "
         "confidential as the microdata): trs and items then skip checking until a file "
         "changes."))] = False,
     memory_limit: MemoryOpt = None,
