@@ -97,3 +97,18 @@ def test_saved_verification_is_reused_only_while_the_files_are_unchanged(
     # A failed verification with --save removes the saved copy.
     assert run(["measure", "verify", str(folder), "--save"]) == 1
     assert not path.exists()
+
+
+def test_a_failed_save_still_shows_the_report(parquet_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from pmm.measure import saved
+
+    folder = tmp_path / "md"
+    shutil.copytree(parquet_dir, folder)
+    (saved.path_of(folder) / "in-the-way").mkdir(parents=True)  # the name is taken
+    assert run(["measure", "verify", str(folder), "--save"]) == 2
+    err = capsys.readouterr().err
+    assert "0 errors" in err and "cannot save the verification there" in err
+    assert not list(folder.glob("*.part"))

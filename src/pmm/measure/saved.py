@@ -61,7 +61,8 @@ def save(engine: DuckDBEngine, folder: Path, sources: dict[str, Source], report:
                            f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{kv}}})")
         tmp.replace(final)
     except (duckdb.Error, OSError) as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp.is_file():
+            tmp.unlink()
         raise PmmError(_("{folder}: cannot save the verification there ({error})").format(
             folder=folder, error=str(exc).splitlines()[0])) from None
     finally:

@@ -541,9 +541,12 @@ def verify(folder: Path, *, memory_limit: str | None = None,
         report = verifier.run()
         if save and report.ok:
             step and step(_("saving the verified declarations"))
-            saved.save(engine, folder, verifier.sources, report)
-        elif save and folder.is_dir():
-            saved.path_of(folder).unlink(missing_ok=True)
+            try:
+                saved.save(engine, folder, verifier.sources, report)
+            except PmmError as exc:  # the report still stands: show it above the reason
+                raise PmmError(*report.lines(), report.summary(), *exc.lines) from None
+        elif save and saved.path_of(folder).is_file():
+            saved.path_of(folder).unlink()
         return report
     finally:
         engine.close()
