@@ -321,6 +321,22 @@ def test_parquet_duplicate_declaration_ids_are_counted_exactly(
     assert f"{d}:row {n - 1}: column 'declaration_id' = 'NO-EVENTS' appears more than once" in out
 
 
+def test_a_milestone_recorded_32_times_is_a_duplicate(clean_parquet: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    """32 rows of one milestone overflow its packed count; they are still found and named."""
+    folder = tmp_path / "md"
+    shutil.copytree(clean_parquet, folder)
+    t = pq.read_table(part(folder, "events"))
+    exits = [i for i, m in enumerate(t["milestone"].to_pylist()) if m == "exit"]
+    decl = t["declaration_id"][exits[0]].as_py()
+    e = rewrite(folder, "events", lambda t: pa.concat_tables([t] + [t.slice(exits[0], 1)] * 31))
+    rc, out = verify_lines(folder, capsys)
+    assert rc == 1
+    assert "error: duplicate_event: 1 " in out, out
+    assert f"{e}:row {len(t) + 1}: milestone 'exit' of declaration '{decl}'" in out
+
+
 def test_parquet_naive_timestamps_are_a_time_zone_error(clean_parquet: Path, tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]
                                                         ) -> None:

@@ -84,7 +84,6 @@ class Engine(Protocol):
     def register(self, sources: dict[str, Source]) -> None: ...
     def execute(self, expr: ir.Table) -> pa.Table: ...
     def materialise(self, name: str, expr: ir.Table) -> ir.Table: ...
-    def append(self, name: str, expr: ir.Table) -> ir.Table: ...
     def drop(self, name: str) -> None: ...
     def close(self) -> None: ...
 
@@ -143,10 +142,6 @@ class DuckDBEngine:
 
     def materialise(self, name: str, expr: ir.Table) -> ir.Table:
         self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS ' + compile_sql(expr, self.dialect))
-        return ibis.table(expr.schema(), name=name)
-
-    def append(self, name: str, expr: ir.Table) -> ir.Table:
-        self.con.execute(f'INSERT INTO "{name}" ' + compile_sql(expr, self.dialect))
         return ibis.table(expr.schema(), name=name)
 
     def drop(self, name: str) -> None:
@@ -211,19 +206,6 @@ class SparkEngine:
 
         df = self.spark.sql(compile_sql(expr, self.dialect)).persist(StorageLevel.MEMORY_AND_DISK)
         df.count()  # compute it now, so that what it was built from can be released
-        df.createOrReplaceTempView(name)
-        self._cached[name] = df
-        return ibis.table(expr.schema(), name=name)
-
-    def append(self, name: str, expr: ir.Table) -> ir.Table:
-        """Spark partitions by itself; `build_facts` never appends there, but it could."""
-        from pyspark import StorageLevel
-
-        old = self._cached.pop(name)
-        df = old.unionByName(self.spark.sql(compile_sql(expr, self.dialect))).persist(
-            StorageLevel.MEMORY_AND_DISK)
-        df.count()
-        old.unpersist()
         df.createOrReplaceTempView(name)
         self._cached[name] = df
         return ibis.table(expr.schema(), name=name)

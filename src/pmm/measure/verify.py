@@ -348,6 +348,7 @@ class Verifier:
         # lodgement): only then are the ids counted exactly, which costs a pass of its own.
         if joined_events != self.report.rows["events"] or counts["missing_lodgement"]:
             self._check_key(TABLES["declarations"], self.sources["declarations"])
+        checks = Q.fact_checks(self.facts)
         scanned = set()
         for name in Q.TRIGGERS:
             table = "declarations" if name == "bad_declaration" else "events"
@@ -355,7 +356,8 @@ class Verifier:
                 scanned.add(table)
                 if self.sources[table].format == "parquet":
                     self._check_cells(TABLES[table], self.sources[table])
-        checks = Q.fact_checks(self.facts)
+                if name == "invalid_event":
+                    self._check_overflowing_repeats(checks[name])
         for name, n in counts.items():
             if not n:
                 continue
@@ -379,6 +381,22 @@ class Verifier:
                       "(the control is kept; its declaration is outside the extract)").format(
                         loc=loc, value=v[0])
                     for loc, v in self._locate(src, pred, ["declaration_id"])])
+
+    def _check_overflowing_repeats(self, invalid: ibis.Value) -> None:
+        """A milestone recorded 32 times or more for one declaration overflows its 5-bit packed
+        count and then shows only as a count mismatch (like an invalid event): such repeats
+        are counted exactly here, among the declarations with a mismatch."""
+        assert self.facts is not None
+        ev = Q.source("events")
+        suspects = self.facts.filter(invalid).select("declaration_id")
+        valid = ev.filter(ev.milestone.notnull() & ev.ts.notnull())
+        rows = valid.semi_join(suspects, "declaration_id")
+        pairs = rows.group_by(["declaration_id", "milestone"]).aggregate(n=rows.count())
+        ids = sorted({r["declaration_id"] for r in self.engine.execute(
+            pairs.filter(pairs.n >= Q.BASE)).to_pylist()})
+        if ids:
+            kind, examples = self._fact_examples("duplicate_event", ids[:EXAMPLES])
+            self.report.add(kind, len(ids), examples)
 
     def _fact_examples(self, name: str, ids: list[str | None]) -> tuple[str, list[str]]:
         decl, ev = self.sources["declarations"], self.sources["events"]
