@@ -80,8 +80,10 @@ def test_saved_verification_is_reused_only_while_the_files_are_unchanged(
         assert md.report.ok and md.report.rows["declarations"] == 3000
     assert any("using the verification saved" in s for s in steps)
     assert not any("pivoting" in s for s in steps)
+    capsys.readouterr()
     assert run(["measure", "items", str(folder), "--year", str(YEAR), "--out", str(reused)]) == 0
     assert reused.read_text() == fresh.read_text()
+    assert "using the verification saved on" in capsys.readouterr().err
     # A defect written after saving: the changed file is verified again and refused.
     events = next((folder / "events").glob("*.parquet"))
     t = pq.read_table(events)

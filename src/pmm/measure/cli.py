@@ -71,6 +71,12 @@ def _hours(text: str | None) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _tell_saved(md: Microdata) -> None:
+    """Say on stderr that a saved verification stood in, so a run's log shows it."""
+    if md.saved_note:
+        typer.echo(md.saved_note, err=True)
+
+
 @app.command("verify", help=_(
     "Check a microdata folder against the contract; exit 1 on errors. With --save, trs and items "
     "reuse this verification while the files are unchanged."))
@@ -124,6 +130,7 @@ def trs(
             rows, columns = trs_mod.segments(md, study), trs_mod.segment_columns(study)
         else:
             rows, columns = trs_mod.run(md, study), study.columns()
+    _tell_saved(md)
     text = (trs_mod.to_csv if fmt == "csv" else trs_mod.to_json)(rows, columns, study.key_columns())
     if out:
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
@@ -144,6 +151,7 @@ def items(
     with _steps() as step, Microdata(folder, engine=engine, spark_master=spark_master,
                                      memory_limit=memory_limit, step=step) as md:
         rows = items_mod.measure(md, year)
+    _tell_saved(md)
     items_mod.write_csv(rows, out)
     reported = sum(r.status == "reported" for r in rows)
     typer.echo(_("{out}: {n} data-item rows ({reported} reported, {na} not available) for {years}"

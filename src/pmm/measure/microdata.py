@@ -45,14 +45,16 @@ class Microdata:
         self.facts: ir.Table
         self.sources: dict[str, Source] = {}
         self.report: Report
+        self.saved_note: str | None = None  # set when a saved verification stands in
 
     def __enter__(self) -> Microdata:
         self._duck = DuckDBEngine(memory_limit=self._memory_limit)
         reused = saved.load(self._duck, self.folder)
         if reused is not None:
             self.report, self.sources, when = reused
-            self._step(_("using the verification saved on {when} (files unchanged)").format(
-                when=when[:19]))
+            self.saved_note = _("using the verification saved on {when} (files unchanged)"
+                                ).format(when=when[:19])
+            self._step(self.saved_note)
             self._duck.register(self.sources)
             facts = Q.facts_table(self.sources)
         else:
