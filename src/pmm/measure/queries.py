@@ -1,8 +1,9 @@
 """Every measurement, written once as Ibis expressions over the contract's tables.
 
 The engines compile these to DuckDB or Spark SQL. The heavy step is `facts`: one pass over the
-events (plus one pseudo-event per declaration row) pivots each declaration id's milestones into
-columns, then a join adds the declaration and its AEO status, giving one row per declaration id.
+events pivots each declaration id's milestones into columns, then a full outer join adds the
+declaration and a join its AEO status, giving one row per declaration (and per id found only in
+the events).
 Verification, the Time Release Study and the data items all read that table, so a measurement
 costs one pass over the events.
 
