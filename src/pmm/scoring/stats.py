@@ -4,13 +4,18 @@ Every function works along axis 0 (units) of a 1-D or 2-D array and ignores NaN,
 indicator table is handled in one call. The skewness and kurtosis are the sample-adjusted
 estimators of e1071 `type = 2` (the definition Excel uses), which is what COINr's `skew()`,
 `kurt()` and its legacy `treat()` use; they reproduce COINr's outlier treatment of the ASEM
-example exactly (see docs/methodology-scoring.md).
+example exactly (see docs/methodology-scoring.md). They are written out rather than taken from
+`scipy.stats.skew/kurtosis(bias=False, nan_policy="omit")` because SciPy loops column by column
+when NaN is omitted, returns rounding noise instead of NaN for a constant column and does not
+return NaN below 3 (4) values, each of which would change which indicators get treated. Ranks
+come from `scipy.stats.rankdata`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy import stats
 
 Array = NDArray[np.float64]
 
@@ -46,23 +51,6 @@ def kurtosis(values: ArrayLike) -> Array:
     return np.where(n >= 4, out, np.nan)
 
 
-def _rank_min_last_axis(key: Array) -> Array:
-    """Ascending ranks along the last axis, ties sharing the lowest rank; NaN stays NaN."""
-    nan = np.isnan(key)
-    filled = np.where(nan, np.inf, key)
-    order = np.argsort(filled, axis=-1, kind="stable")
-    srt = np.take_along_axis(filled, order, axis=-1)
-    n = key.shape[-1]
-    pos = np.broadcast_to(np.arange(n), srt.shape)
-    starts = np.ones(srt.shape, dtype=bool)
-    starts[..., 1:] = srt[..., 1:] != srt[..., :-1]
-    first = np.maximum.accumulate(np.where(starts, pos, 0), axis=-1)
-    ranks = np.empty(key.shape, dtype=float)
-    np.put_along_axis(ranks, order, (first + 1).astype(float), axis=-1)
-    ranks[nan] = np.nan
-    return ranks
-
-
 def rank_min(values: ArrayLike, axis: int = 0, descending: bool = False) -> Array:
     """Ranks with ties given the lowest rank (R's `ties.method = "min"`); NaN stays NaN.
 
@@ -70,8 +58,7 @@ def rank_min(values: ArrayLike, axis: int = 0, descending: bool = False) -> Arra
     `descending=True` the largest value gets rank 1, as COINr's `rank_df` does for results.
     """
     x = np.asarray(values, dtype=float)
-    key = np.moveaxis(-x if descending else x, axis, -1)
-    return np.moveaxis(_rank_min_last_axis(key), -1, axis)
+    return stats.rankdata(-x if descending else x, method="min", axis=axis, nan_policy="omit")
 
 
 def rank_desc_rows(scores: ArrayLike) -> Array:
