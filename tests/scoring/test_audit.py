@@ -34,6 +34,18 @@ def test_correlations_per_level_with_flags(asem_result) -> None:
     assert not np.allclose(s["r"], c["r"])
 
 
+def test_spearman_gives_tied_values_their_average_rank(asem_result) -> None:
+    from scipy import stats
+
+    agg = asem_result.stages["aggregated"]
+    c = audit.correlations(asem_result, "spearman")
+    own = c[(c.relation == "parent") & c.code.isin(["Tariff", "Visa", "Elec", "CPI"])]
+    assert len(own) == 4  # all four have tied values in the ASEM data
+    for code, parent, r in own[["code", "with", "r"]].itertuples(index=False):
+        expected = stats.spearmanr(agg[code], agg[parent], nan_policy="omit").statistic
+        assert r == pytest.approx(expected), code
+
+
 def test_collinearity_pca_and_cronbach_tables(asem_result) -> None:
     flags = audit.collinearity_flags(asem_result, threshold=0.8)
     assert set(flags["flag"]) <= {"collinear", "negative"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from pmm.scoring import steps as k
 from pmm.scoring.pipeline import Result
@@ -34,13 +35,18 @@ def _years(res: Result) -> list[tuple[object, pd.DataFrame]]:
     return [(None, df)]
 
 
+def _drop_empty_year(out: pd.DataFrame) -> pd.DataFrame:
+    """Cross-sectional runs carry no year: drop the all-empty column."""
+    return out.drop(columns="year") if out["year"].isna().all() else out
+
+
 def _corr(a: np.ndarray, b: np.ndarray, method: str) -> float:
     ok = ~np.isnan(a) & ~np.isnan(b)
     if ok.sum() < 3:
         return float("nan")
     x, y = a[ok], b[ok]
-    if method == "spearman":
-        x, y = rank_min(x), rank_min(y)
+    if method == "spearman":  # Pearson on average ranks (ties share the mean rank), as R's cor()
+        x, y = stats.rankdata(x), stats.rankdata(y)
     if x.std() == 0 or y.std() == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])
@@ -85,9 +91,7 @@ def correlations(res: Result, method: str = "pearson") -> pd.DataFrame:
                 f.append("closer to another group")
         flags.append("; ".join(f))
     out["flag"] = flags
-    if out["year"].isna().all():
-        out = out.drop(columns="year")
-    return out
+    return _drop_empty_year(out)
 
 
 def collinearity_flags(res: Result, threshold: float = HIGH,
@@ -105,7 +109,7 @@ def collinearity_flags(res: Result, threshold: float = HIGH,
                         rows.append({"year": year, "group": a, "code": c1, "with": c2, "r": r,
                                      "flag": "collinear" if r > threshold else "negative"})
     out = pd.DataFrame(rows, columns=["year", "group", "code", "with", "r", "flag"])
-    return out.drop(columns="year") if out["year"].isna().all() else out
+    return _drop_empty_year(out)
 
 
 def cronbach_alpha(values: np.ndarray) -> float:
@@ -130,7 +134,7 @@ def cronbach(res: Result) -> pd.DataFrame:
             rows.append({"year": year, "group": a, "level": s.level_of(a), "children": len(kids),
                          "alpha": cronbach_alpha(df[kids].to_numpy(float))})
     out = pd.DataFrame(rows)
-    return out.drop(columns="year") if out["year"].isna().all() else out
+    return _drop_empty_year(out)
 
 
 def pca_summary(res: Result) -> pd.DataFrame:
@@ -147,15 +151,14 @@ def pca_summary(res: Result) -> pd.DataFrame:
             sd = x.std(axis=0, ddof=1)
             z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
             eig, vec = np.linalg.eigh(np.cov(z, rowvar=False))
-            order = np.argsort(eig)[::-1]
-            eig, vec = eig[order], vec[:, order]
+            eig, vec = eig[::-1], vec[:, ::-1]  # eigh sorts ascending
             load = vec[:, 0]
             rows.append({"year": year, "group": a, "children": len(kids),
                          "eigenvalue_1": eig[0], "variance_explained_1": eig[0] / eig.sum(),
                          "components_above_1": int((eig > 1).sum()),
                          "loadings_same_sign": bool((load >= 0).all() or (load <= 0).all())})
     out = pd.DataFrame(rows)
-    return out.drop(columns="year") if out["year"].isna().all() else out
+    return _drop_empty_year(out)
 
 
 def drop_one(res: Result, target: str | None = None) -> pd.DataFrame:
@@ -188,7 +191,7 @@ def drop_one(res: Result, target: str | None = None) -> pd.DataFrame:
                          "max_abs_rank_change": np.nanmax(shift[j]),
                          "units_changed": int((shift[j] > 0).sum())})
     out = pd.DataFrame(rows)
-    return out.drop(columns="year") if out["year"].isna().all() else out
+    return _drop_empty_year(out)
 
 
 def strengths_weaknesses(res: Result, n: int = 5, unit: str | None = None) -> pd.DataFrame:
