@@ -46,6 +46,14 @@ def test_errors_are_clear(tmp_path: Path, parquet_dir: Path,
     assert run(["measure", "trs", str(parquet_dir), "--year", str(YEAR), "--within",
                 "a day"]) == 2
     assert "--within: 'a day'" in capsys.readouterr().err
+    assert run(["measure", "verify", str(parquet_dir), "--memory-limit", "lots"]) == 2
+    assert "--memory-limit: 'lots' is not an amount of memory" in capsys.readouterr().err
+    assert run(["measure", "items", str(parquet_dir), "--year", "1990", "--out",
+                str(tmp_path / "none.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "no declaration was lodged in 1990 (UTC)" in err
+    assert f"were lodged from {YEAR - 1}-" in err and f" to {YEAR}-" in err
+    assert not (tmp_path / "none.csv").exists()
 
 
 def test_messages_in_french(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

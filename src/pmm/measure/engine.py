@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 from typing import Any, Protocol
 
 import ibis
@@ -110,23 +109,26 @@ class DuckDBEngine:
 
     dialect = "duckdb"
 
-    def __init__(self, memory_limit: str | None = None, threads: int | None = None,
-                 temp_dir: Path | None = None) -> None:
+    def __init__(self, memory_limit: str | None = None) -> None:
         import duckdb
 
-        self._tmp = tempfile.TemporaryDirectory(prefix="pmm-duckdb-", dir=temp_dir)
+        self._tmp = tempfile.TemporaryDirectory(prefix="pmm-duckdb-")
         # In memory, with a temporary folder: beyond the memory limit the buffer manager writes
         # blocks of tables and of large aggregations there, so `facts` for tens of millions of
         # declarations fits (a database file would compress and checkpoint every table: slower).
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = '{self._tmp.name}'")
-        self.con.execute(f"SET memory_limit = '{memory_limit or default_memory_limit()}'")
+        limit = memory_limit or default_memory_limit()
+        try:
+            self.con.execute(f"SET memory_limit = {_sql_str(limit)}")
+        except duckdb.Error:
+            self.close()
+            raise PmmError(_("--memory-limit: {value!r} is not an amount of memory; expected a "
+                             "number and a unit, e.g. 6GB or 500MB").format(value=limit)) from None
         # Order of rows is never relied upon by a measurement; letting DuckDB drop it saves
         # memory on large aggregations.
         self.con.execute("SET preserve_insertion_order = false")
-        if threads:
-            self.con.execute(f"SET threads = {int(threads)}")
 
     def register(self, sources: dict[str, Source]) -> None:
         for name, source in sources.items():

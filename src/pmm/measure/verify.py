@@ -495,24 +495,17 @@ def _cell_predicates(col: Column, text: bool) -> list[tuple[str, str]]:
     if col.kind == "enum":
         values = ", ".join(_sql_str(v) for v in col.values)
         out.append(("bad_value", f"{present} AND {c} NOT IN ({values})"))
-    elif col.kind == "int":
+    elif col.kind in ("int", "decimal"):
+        num = f"TRY_CAST(trim({c}) AS {'BIGINT' if col.kind == 'int' else DECIMAL_SQL})" \
+            if text else c
         if text:
-            out.append(("bad_type", f"{present} AND TRY_CAST(trim({c}) AS BIGINT) IS NULL"))
-            num = f"TRY_CAST(trim({c}) AS BIGINT)"
-        else:
-            num = c
+            out.append(("bad_type", f"{present} AND {num} IS NULL"))
         if col.lo is not None:
             out.append(("bad_value", f"{present} AND {num} NOT BETWEEN {col.lo} AND {col.hi}"))
-    elif col.kind == "bool" and text:
-        out.append(("bad_type", f"{present} AND lower(trim({c})) NOT IN ('true', 'false')"))
-    elif col.kind == "decimal":
-        if text:
-            out.append(("bad_type", f"{present} AND TRY_CAST(trim({c}) AS {DECIMAL_SQL}) IS NULL"))
-            num = f"TRY_CAST(trim({c}) AS {DECIMAL_SQL})"
-        else:
-            num = c
         if col.nonnegative:
             out.append(("bad_value", f"{present} AND {num} < 0"))
+    elif col.kind == "bool" and text:
+        out.append(("bad_type", f"{present} AND lower(trim({c})) NOT IN ('true', 'false')"))
     elif col.kind == "timestamp" and text:
         s = f"trim({c})"
         out.append(("timezone", f"{present} AND regexp_full_match({s}, '{TS_NAIVE}')"))
