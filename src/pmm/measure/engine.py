@@ -121,7 +121,7 @@ class DuckDBEngine:
         self.con.execute(f"SET temp_directory = '{self._tmp.name}'")
         limit = memory_limit or default_memory_limit()
         try:
-            self.con.execute(f"SET memory_limit = {_sql_str(limit)}")
+            self.con.execute(f"SET memory_limit = {sql_literal(limit)}")
         except duckdb.Error:
             self.close()
             raise PmmError(_("--memory-limit: {value!r} is not an amount of memory; expected a "
@@ -156,7 +156,7 @@ class DuckDBEngine:
 
 def raw_scan(source: Source, *, row_numbers: bool = False) -> str:
     """DuckDB table function reading a source's files as they are (CSV: all text)."""
-    files = "[" + ", ".join(_sql_str(str(p)) for p in source.files) + "]"
+    files = "[" + ", ".join(sql_literal(str(p)) for p in source.files) + "]"
     if source.format == "parquet":
         extra = ", file_row_number = true, filename = true" if row_numbers else ""
         return f"read_parquet({files}, union_by_name = true{extra})"
@@ -164,7 +164,8 @@ def raw_scan(source: Source, *, row_numbers: bool = False) -> str:
             f"{', filename = true' if row_numbers else ''})")
 
 
-def _sql_str(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """A SQL string literal (quotes doubled) for the statements DuckDB cannot parametrise."""
     return "'" + text.replace("'", "''") + "'"
 
 

@@ -24,7 +24,7 @@ from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure import queries as Q
 from pmm.measure.contract import Source, discover
-from pmm.measure.engine import DuckDBEngine, _sql_str
+from pmm.measure.engine import DuckDBEngine, sql_literal
 from pmm.measure.verify import Finding, Report
 
 FILE_NAME = ".pmm-verified.parquet"
@@ -54,10 +54,10 @@ def save(engine: DuckDBEngine, folder: Path, sources: dict[str, Source], report:
     meta = {"fingerprint": fingerprint(folder, sources),
             "saved": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "report": json.dumps(_report_dict(report))}
-    kv = ", ".join(f"{k}: {_sql_str(v)}" for k, v in meta.items())
+    kv = ", ".join(f"{k}: {sql_literal(v)}" for k, v in meta.items())
     old_umask = os.umask(0o077)  # DuckDB creates the file: owner-only from the first byte
     try:
-        engine.con.execute(f"COPY facts TO {_sql_str(str(tmp))} "
+        engine.con.execute(f"COPY facts TO {sql_literal(str(tmp))} "
                            f"(FORMAT parquet, COMPRESSION snappy, KV_METADATA {{{kv}}})")
         tmp.replace(final)
     except (duckdb.Error, OSError) as exc:
@@ -83,13 +83,13 @@ def load(engine: DuckDBEngine, folder: Path) -> tuple[Report, dict[str, Source],
         return None
     try:
         meta = {k.decode(): v.decode() for k, v in engine.con.execute(
-            f"SELECT key, value FROM parquet_kv_metadata({_sql_str(str(path))})").fetchall()}
+            f"SELECT key, value FROM parquet_kv_metadata({sql_literal(str(path))})").fetchall()}
     except (duckdb.Error, UnicodeDecodeError):
         return None  # not a saved verification we can read
     if meta.get("fingerprint") != fingerprint(folder, sources) or "report" not in meta:
         return None
     engine.con.execute(f"CREATE OR REPLACE TEMP VIEW facts AS SELECT * FROM "
-                       f"read_parquet({_sql_str(str(path))})")
+                       f"read_parquet({sql_literal(str(path))})")
     return _report_from(folder, json.loads(meta["report"])), sources, meta["saved"]
 
 

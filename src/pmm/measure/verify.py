@@ -25,7 +25,7 @@ from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure import queries as Q
 from pmm.measure.contract import DECIMAL_SQL, TABLES, Column, Source, Table, discover
-from pmm.measure.engine import DuckDBEngine, _sql_str, compile_sql, raw_scan
+from pmm.measure.engine import DuckDBEngine, compile_sql, raw_scan, sql_literal
 
 Severity = Literal["error", "warning"]
 EXAMPLES = 3
@@ -291,7 +291,7 @@ class Verifier:
         dup_ids = [r[0] for r in self._all(
             f'SELECT "{key}" FROM "{table.name}" WHERE "{key}" IS NOT NULL GROUP BY 1 '
             f"HAVING count(*) > 1 ORDER BY 1 LIMIT {EXAMPLES}")]
-        pred = f'"{key}" IN ({", ".join(_sql_str(str(i)) for i in dup_ids)})'
+        pred = f'"{key}" IN ({", ".join(sql_literal(str(i)) for i in dup_ids)})'
         examples = [_("{loc}: column '{column}' = '{value}' appears more than once; expected a "
                       "unique id").format(loc=loc, column=key, value=values[0])
                     for loc, values in self._locate(src, pred, [key], limit=2 * EXAMPLES)]
@@ -314,7 +314,7 @@ class Verifier:
                AND y.valid_from <= coalesce(x.valid_to, DATE '9999-12-31')""")
         if overlap:
             traders = sorted({r[0] for r in overlap})
-            pred = f"trader_id IN ({', '.join(_sql_str(t) for t in traders[:EXAMPLES])})"
+            pred = f"trader_id IN ({', '.join(sql_literal(t) for t in traders[:EXAMPLES])})"
             self.report.add("overlapping_aeo", len(overlap), [
                 _("{loc}: trader_id '{trader}' ({frm} to {to}) overlaps another authorisation "
                   "of the same trader; expected one valid authorisation at a time").format(
@@ -400,7 +400,7 @@ class Verifier:
 
     def _fact_examples(self, name: str, ids: list[str | None]) -> tuple[str, list[str]]:
         decl, ev = self.sources["declarations"], self.sources["events"]
-        id_list = ", ".join(_sql_str(str(i)) for i in ids if i is not None) or "NULL"
+        id_list = ", ".join(sql_literal(str(i)) for i in ids if i is not None) or "NULL"
         in_ids = f"declaration_id IN ({id_list})"
         if name == "orphan_event":
             pred = in_ids
@@ -441,7 +441,7 @@ class Verifier:
         times = {r["declaration_id"]: r for r in self.engine.execute(
             self.facts.filter(self.facts.declaration_id.isin([i for i in ids if i]))
             .select("declaration_id", earlier, later)).to_pylist()}
-        pred = f"{in_ids} AND milestone = {_sql_str(later)}"
+        pred = f"{in_ids} AND milestone = {sql_literal(later)}"
         out = []
         for loc, v in self._locate(ev, pred, ["declaration_id", "ts"]):
             when = times.get(v[0], {}).get(earlier)
@@ -493,7 +493,7 @@ def _cell_predicates(col: Column, text: bool) -> list[tuple[str, str]]:
             "string", "enum") or text else f"{c} IS NULL"
         out.append(("null_value", empty))
     if col.kind == "enum":
-        values = ", ".join(_sql_str(v) for v in col.values)
+        values = ", ".join(sql_literal(v) for v in col.values)
         out.append(("bad_value", f"{present} AND {c} NOT IN ({values})"))
     elif col.kind in ("int", "decimal"):
         num = f"TRY_CAST(trim({c}) AS {'BIGINT' if col.kind == 'int' else DECIMAL_SQL})" \
