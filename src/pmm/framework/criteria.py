@@ -44,6 +44,7 @@ def validate(ref: str | Path) -> tuple[Framework, list[Finding]]:
 
 
 def check(framework: Framework, locations: dict | None = None) -> list[Finding]:
+    """Every finding about `framework`; `locations` (from the loader) adds file and line."""
     return list(_Checker(framework, locations or {}).run())
 
 
@@ -58,18 +59,18 @@ class _Checker:
         self.locations = locations
         self.codes = {s: {_key(i) for i in getattr(fw, s)} for s in SECTIONS}
 
-    def at(self, section: str, index: int, field: str | None = None) -> Location | None:
-        return locate(self.locations, section, index, *([field] if field else []))
+    def finding(self, severity: Severity, section: str, index: int, field: str | None,
+                message: str) -> Finding:
+        """A finding about item `index` of `section`, located at `field` when it has one."""
+        item = getattr(self.fw, section)[index]
+        where = locate(self.locations, section, index, *([field] if field else []))
+        return Finding(severity, where, f"{SINGULAR[section]} {_key(item)}", message)
 
     def error(self, section: str, index: int, field: str | None, message: str) -> Finding:
-        item = getattr(self.fw, section)[index]
-        return Finding("error", self.at(section, index, field),
-                       f"{SINGULAR[section]} {_key(item)}", message)
+        return self.finding("error", section, index, field, message)
 
     def warning(self, section: str, index: int, field: str | None, message: str) -> Finding:
-        item = getattr(self.fw, section)[index]
-        return Finding("warning", self.at(section, index, field),
-                       f"{SINGULAR[section]} {_key(item)}", message)
+        return self.finding("warning", section, index, field, message)
 
     def run(self) -> Iterator[Finding]:
         yield from self.unique_codes()
