@@ -52,12 +52,3 @@ def _(message: str) -> str:
         return message
     return _catalog(lang).get(message, message)
 
-
-def text(value: object, lang: str | None = None) -> str:
-    """Pick the language from a bilingual value (anything with `.get(lang)` or `en`/`fr`)."""
-    lang = lang or language()
-    if hasattr(value, "get") and not isinstance(value, dict):
-        return value.get(lang)  # type: ignore[no-any-return]
-    if isinstance(value, dict):
-        return value.get(lang) or value.get("en", "")
-    return str(value)

@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 from pmm.errors import PmmError
 from pmm.framework.criteria import validate as check_framework
 from pmm.framework.diff import diff as diff_frameworks
-from pmm.framework.loader import load, resolve, shipped_ids
+from pmm.framework.loader import load, shipped_ids
 from pmm.framework.model import Framework
 from pmm.framework.workbook import write_workbook
 from pmm.i18n import _, language
@@ -155,7 +155,6 @@ def validate(
     refs = [path] if path else shipped_ids()
     failed = False
     for ref in refs:
-        resolve(ref)
         fw, findings = check_framework(ref)
         errors = [f for f in findings if f.severity == "error"]
         warnings = [f for f in findings if f.severity == "warning"]
@@ -178,7 +177,8 @@ def validate(
 def diff(
     old: Annotated[str, typer.Argument(help=_("The earlier version: id or path."))],
     new: Annotated[str, typer.Argument(help=_("The later version: id or path."))],
-    format: Annotated[DiffFormat, typer.Option("--format", "-f")] = "table",
+    format: Annotated[DiffFormat, typer.Option("--format", "-f",
+                                               help=_("table, json or csv."))] = "table",
 ) -> None:
     result = diff_frameworks(load(old), load(new))
     rows = result.rows()

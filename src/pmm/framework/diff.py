@@ -14,7 +14,6 @@ from pmm.framework.model import Framework
 
 KPI_BREAKING = ("formula", "unit", "direction", "years")
 ITEM_BREAKING = ("type", "breakdowns", "min", "max")
-KINDS = ("dimension", "outcome", "kpi", "data_item")
 
 
 @dataclass(frozen=True)
