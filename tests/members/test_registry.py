@@ -154,6 +154,23 @@ def test_read_members_reports_every_defect(tmp_path: Path) -> None:
     assert "sources of codes not in" in text and "ZZZ" in text
 
 
+def test_a_bad_row_does_not_hide_the_defects_of_later_rows(tmp_path: Path) -> None:
+    header = ("iso3,name_en,name_fr,wco_region,income_group,income_fy,landlocked,sids,geography,"
+              "admin_type,administration,confirmed,notes\n")
+    members = _write(tmp_path / "members.csv", header
+                     + "KEN,Kenya,Kenya,EU,lower_middle,FY27,no,no,coastal,unknown,,yes,\n"
+                     + "MLI,Mali,Mali,WCA,low,FY27,yes,no,coastal,unknown,,yes,\n")
+    sources = _write(tmp_path / "sources.csv", "iso3,field,source,confirmed\n"
+                     "KEN,membership,https://example.org,yes\n"
+                     "MLI,membership,https://example.org,yes\n")
+    with pytest.raises(PmmError) as caught:
+        read_members(members, sources)
+    assert caught.value.lines == [
+        f"{members}:2: wco_region: 'EU' is not valid; expected one of: "
+        "AMS, AP, ESA, EUR, MENA, WCA",
+        f"{members}:3: geography: 'coastal' contradicts landlocked/sids (expected landlocked)"]
+
+
 def test_read_members_missing_column(tmp_path: Path) -> None:
     members = _write(tmp_path / "m.csv", "iso3,name_en\nKEN,Kenya\n")
     sources = _write(tmp_path / "s.csv", "iso3,field,source,confirmed\n")

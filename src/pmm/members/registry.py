@@ -67,7 +67,7 @@ def read_members(path: Path, sources_path: Path) -> tuple[Member, ...]:
     columns = ("iso3", "name_en", "name_fr", "wco_region", "income_group", "income_fy",
                "landlocked", "sids", "admin_type", "administration", "notes")
     for line, row in _rows(path, columns):
-        where, iso3 = f"{path}:{line}", row["iso3"]
+        where, iso3, before = f"{path}:{line}", row["iso3"], len(errors)
         if not ISO3.match(iso3):
             errors.append(_("{where}: iso3: {value!r} is not an ISO 3166-1 alpha-3 code").format(
                 where=where, value=iso3))
@@ -88,7 +88,7 @@ def read_members(path: Path, sources_path: Path) -> tuple[Member, ...]:
         if not sources.get(iso3):
             errors.append(_("{where}: {iso3} has no row in {file}").format(
                 where=where, iso3=iso3, file=sources_path))
-        if errors:
+        if len(errors) > before:  # this row is bad: report it, check the next ones
             continue
         member = Member(
             iso3=iso3, name_en=row["name_en"], name_fr=row["name_fr"], region=row["wco_region"],
