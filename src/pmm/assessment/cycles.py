@@ -33,6 +33,13 @@ def framework_of(cycle: Cycle) -> Framework:
     return _framework(cycle.framework_json)
 
 
+def check_kpi(cycle: Cycle, kpi: str | None) -> None:
+    """Refuse a `--kpi` that is not a KPI of the cycle's framework (None: no KPI named)."""
+    if kpi is not None and kpi not in {k.code for k in framework_of(cycle).kpis}:
+        raise PmmError(_("--kpi {value!r} is not a KPI of framework {fw}").format(
+            value=kpi, fw=cycle.framework_id))
+
+
 def get_cycle(session: Session, year: int) -> Cycle:
     cycle = session.scalar(select(Cycle).where(Cycle.year == year))
     if cycle is None:

@@ -15,14 +15,15 @@ import hashlib
 import os
 import re
 import unicodedata
+from urllib.parse import quote
 
 import filetype
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pmm.assessment.common import Actor, now_or
-from pmm.assessment.cycles import framework_of
-from pmm.assessment.submissions import can_see, cycle_of
+from pmm.assessment.cycles import check_kpi
+from pmm.assessment.submissions import can_see, check_editable, cycle_of
 from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import _
 from pmm.store.audit import entry, record
@@ -82,8 +83,6 @@ def safe_name(name: str) -> str:
 def add_evidence(session: Session, actor: Actor, sub: Submission, name: str, content: bytes,
                  *, kpi: str | None = None, now: dt.datetime | None = None) -> Evidence:
     """Attach a file (the member's NCP, while the submission can be edited)."""
-    from pmm.assessment.submissions import check_editable
-
     now = now_or(now)
     cycle = check_editable(session, actor, sub, now, _("attach evidence"))
     name = safe_name(name)
@@ -92,9 +91,7 @@ def add_evidence(session: Session, actor: Actor, sub: Submission, name: str, con
     if len(content) > MAX_BYTES:
         raise PmmError(_("{name}: {size} bytes is above the limit of {limit} bytes").format(
             name=name, size=len(content), limit=MAX_BYTES))
-    if kpi is not None and kpi not in {k.code for k in framework_of(cycle).kpis}:
-        raise PmmError(_("--kpi {value!r} is not a KPI of framework {fw}").format(
-            value=kpi, fw=cycle.framework_id))
+    check_kpi(cycle, kpi)
     mime = sniff(name, content)
     digest = hashlib.sha256(content).hexdigest()
     if session.get(EvidenceBlob, digest) is None:
@@ -133,8 +130,6 @@ def get_evidence(session: Session, sub: Submission, evidence_id: int,
 def download_headers(ev: Evidence) -> dict[str, str]:
     """HTTP headers for serving a file: always an attachment, never rendered in the page."""
     ascii_name = ev.original_name.encode("ascii", "replace").decode().replace('"', "'")
-    from urllib.parse import quote
-
     return {
         "Content-Type": ev.content_type if ev.content_type != "text/plain"
         else "text/plain; charset=utf-8",

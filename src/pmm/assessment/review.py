@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pmm.assessment.common import Actor, now_or, require
-from pmm.assessment.cycles import framework_of
-from pmm.assessment.submissions import cycle_of, new_revision
+from pmm.assessment.cycles import check_kpi
+from pmm.assessment.submissions import bump_version, cycle_of, new_revision
 from pmm.assessment.workflow import _move, open_review
 from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import _
@@ -82,9 +82,7 @@ def add_finding(session: Session, actor: Actor, sub: Submission, text: str, *,
     _require_reviewer(session, actor, sub, _("record a review finding"))
     review = _open(session, sub)
     cycle = cycle_of(session, sub)
-    if kpi is not None and kpi not in {k.code for k in framework_of(cycle).kpis}:
-        raise PmmError(_("--kpi {value!r} is not a KPI of framework {fw}").format(
-            value=kpi, fw=cycle.framework_id))
+    check_kpi(cycle, kpi)
     if not text.strip():
         raise PmmError(_("a finding cannot be empty"))
     finding = Finding(review_id=review.id, kpi=kpi, text=text.strip(), at=now)
@@ -118,8 +116,6 @@ def complete(session: Session, actor: Actor, sub: Submission, summary: str = "",
     review = _open(session, sub)
     review.completed_at, review.outcome, review.summary = now, "accepted", summary
     year = cycle_of(session, sub).year
-    from pmm.assessment.submissions import bump_version
-
     bump_version(session, sub, expected_version, now)
     record(session, [entry(actor.username, "review.complete", "review", key=sub.member,
                            field="outcome", new="accepted", reason=summary, cycle=year,

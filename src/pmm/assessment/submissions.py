@@ -27,9 +27,9 @@ from pmm.assessment.common import (
     now_or,
     require,
 )
-from pmm.assessment.cycles import accepting, framework_of, get_cycle
+from pmm.assessment.cycles import accepting, check_kpi, framework_of, get_cycle
 from pmm.assessment.validation import VALUE_COLUMNS, check_values, empty_values
-from pmm.errors import ConflictError, PmmError
+from pmm.errors import ConflictError, PermissionDenied, PmmError
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
 from pmm.i18n import _
 from pmm.store.audit import entry, record
@@ -392,7 +392,7 @@ def new_revision(session: Session, sub: Submission) -> None:
     old, new = sub.revision, sub.revision + 1
     for model in (ItemValue, KpiStatus, Explanation):
         table = model.__table__
-        columns = [c for c in table.columns]
+        columns = list(table.columns)
         source = select(*[literal(new).label("revision") if c.name == "revision" else c
                           for c in columns]).where(table.c.submission_id == sub.id,
                                                    table.c.revision == old)
@@ -440,8 +440,6 @@ def can_see(session: Session, actor: Actor, sub: Submission) -> bool:
 def comment(session: Session, actor: Actor, sub: Submission, text: str, *,
             kpi: str | None = None, now: dt.datetime | None = None) -> Comment:
     """Add a comment (members' NCPs and viewers, the Secretariat, assigned peer reviewers)."""
-    from pmm.errors import PermissionDenied
-
     if not can_see(session, actor, sub):
         raise PermissionDenied(_("{user} ({role}) may not comment on {member}'s submission")
                                .format(user=actor.username, role=actor.role, member=sub.member))
@@ -449,9 +447,7 @@ def comment(session: Session, actor: Actor, sub: Submission, text: str, *,
     if not text:
         raise PmmError(_("a comment cannot be empty"))
     cycle = cycle_of(session, sub)
-    if kpi is not None and kpi not in {k.code for k in framework_of(cycle).kpis}:
-        raise PmmError(_("--kpi {value!r} is not a KPI of framework {fw}").format(
-            value=kpi, fw=cycle.framework_id))
+    check_kpi(cycle, kpi)
     now = now_or(now)
     note = Comment(submission_id=sub.id, kpi=kpi, author=actor.username, text=text, at=now)
     session.add(note)
