@@ -4,9 +4,10 @@
           → validated → published
 
 The bracket happens only when the member asks for a peer review. The Secretariat can reopen a
-submission at any later state, with a reason; it goes back to draft as a new revision. Each
-transition checks the actor's role, bumps the submission's version (so a stale transition fails)
-and is written to the audit trail with the old and new state.
+submission at any later state except changes_requested (already editable), with a reason; it
+goes back to draft as a new revision. Each transition checks the actor's role, bumps the
+submission's version (so a stale transition fails) and is written to the audit trail with the
+old and new state.
 
 | action | from | to | who |
 |---|---|---|---|
@@ -19,7 +20,7 @@ and is written to the audit trail with the old and new state.
 | resubmit | changes_requested | resubmitted | the member's NCP |
 | validate | submitted, resubmitted, in_review once reviewed | validated | Secretariat |
 | publish | validated | published | Secretariat |
-| reopen | any but draft | draft | Secretariat (reason required) |
+| reopen | any but draft and changes_requested | draft | Secretariat (reason required) |
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from pmm.assessment.validation import (
     completeness,
 )
 from pmm.errors import PmmError
+from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.store.audit import entry, record
 from pmm.store.models import Review, Submission
@@ -90,28 +92,31 @@ def peer_values(session: Session, sub: Submission) -> pd.DataFrame:
     return cycle_values(session, cycle_of(session, sub).year)
 
 
-def errors(session: Session, sub: Submission) -> list[Issue]:
-    """Only the errors (values and required values), without the plausibility warnings."""
+def _current(session: Session, sub: Submission
+             ) -> tuple[Framework, int, pd.DataFrame, dict[str, tuple[str, str, str]]]:
+    """What every rule reads: framework, reporting year, current values, effective KPIs."""
     cycle = cycle_of(session, sub)
     fw = framework_of(cycle)
-    values = current_values(session, sub)
-    kpis = effective_kpis(fw, stored_kpis(session, sub))
-    return check_values(fw, cycle.year, values) + check_required(fw, cycle.year, values, kpis)
+    return fw, cycle.year, current_values(session, sub), effective_kpis(
+        fw, stored_kpis(session, sub))
+
+
+def errors(session: Session, sub: Submission) -> list[Issue]:
+    """Only the errors (values and required values), without the plausibility warnings."""
+    fw, year, values, kpis = _current(session, sub)
+    return check_values(fw, year, values) + check_required(fw, year, values, kpis)
 
 
 def report(session: Session, sub: Submission, *, peers: pd.DataFrame | None = None,
            thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Report:
     """Run every rule on the submission's current revision."""
-    cycle = cycle_of(session, sub)
-    fw = framework_of(cycle)
-    values = current_values(session, sub)
-    kpis = effective_kpis(fw, stored_kpis(session, sub))
+    fw, year, values, kpis = _current(session, sub)
     if peers is None:
         peers = peer_values(session, sub)
-    errors = check_values(fw, cycle.year, values) + check_required(fw, cycle.year, values, kpis)
-    warnings = check_plausibility(fw, cycle.year, values, peers, thresholds)
-    return Report(errors, warnings, explanations(session, sub),
-                  completeness(fw, cycle.year, values, kpis))
+    found = check_values(fw, year, values) + check_required(fw, year, values, kpis)
+    warnings = check_plausibility(fw, year, values, peers, thresholds)
+    return Report(found, warnings, explanations(session, sub),
+                  completeness(fw, year, values, kpis))
 
 
 def _move(session: Session, actor: Actor, sub: Submission, action: str, to: str, *,
