@@ -595,10 +595,3 @@ def _advance(session: Session, fw: Framework, year: int, p: Plan, i: int,
         workflow.publish(session, sec, sub, now=clock.tick())
     elif p.state == "published":
         workflow.publish(session, sec, sub, now=clock.tick())
-
-
-def seeded_states(year: int, url: str | None = None) -> pd.Series:
-    """Workflow states of a demo cycle (for checks and the guide)."""
-    from pmm.assessment.tables import cycle_tables
-
-    return cycle_tables(year, url).submissions["state"].value_counts()
