@@ -98,3 +98,15 @@ def test_errors_are_clear_and_translated(tmp_path: Path, capsys, lang: str, text
     finally:
         set_language(None)
     assert rc == 2 and text in capsys.readouterr().err
+
+
+def test_an_out_path_that_cannot_be_a_folder_is_reported(tmp_path: Path, capsys) -> None:
+    from tests.scoring.test_pipeline import write_case
+
+    spec = write_case(tmp_path, [{"normalise": {}}, {"aggregate": {}}])
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    rc = run(["composite", "run", str(spec), "--out", str(blocker / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and f"--out {blocker / 'out'}: cannot create the folder" in err
+    assert "Internal error" not in err and blocker.read_text() == "a file, not a folder"

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from pmm import __version__
+from pmm.errors import PmmError
 from pmm.i18n import _
 
 app = typer.Typer(
@@ -46,6 +47,16 @@ def _record(spec_file: Path, **extra: object) -> dict[str, object]:
             "spec_file": str(spec_file), **extra}
 
 
+def _output_folder(path: Path) -> Path:
+    """Create the --out folder, reporting a path that cannot be a folder without a traceback."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PmmError(_("--out {dir}: cannot create the folder ({error})").format(
+            dir=path, error=exc.strerror or exc)) from None
+    return path
+
+
 @app.command("run", help=_(
     "Run every step and write one stage_<dataset>.csv per data set, the step reports and "
     "run.json (the run record; `pmm composite run DIR/run.json` repeats the run)."))
@@ -53,7 +64,7 @@ def run_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None) -> None
     from pmm.scoring.pipeline import run_pipeline
 
     res = run_pipeline(spec, data_dir)
-    files = res.write(out_dir)
+    files = res.write(_output_folder(out_dir))
     out.print(_("Stages: {stages}").format(stages=", ".join(res.stages)))
     for w in res.warnings:
         out.print(_("Warning: {message}").format(message=w))
@@ -83,7 +94,7 @@ def uncertainty_cmd(spec: SpecArg, out_dir: OutOpt,
     t0 = time.perf_counter()
     table = uncertainty(model, runs=n, seed=s, method=method.value)
     elapsed = time.perf_counter() - t0
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _output_folder(out_dir)
     write_csv(table[["unit", "nominal_rank", "median_rank", "q05", "q95"]],
               out_dir / "uncertainty.csv")
     record = _record(spec, runs=n, seed=s, method=method.value, target=model.target,
@@ -114,7 +125,7 @@ def sensitivity_cmd(spec: SpecArg, out_dir: OutOpt,
 
     model = prepare(spec, data_dir)
     table = sensitivity(model, n=n, seed=seed, n_boot=boot)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _output_folder(out_dir)
     write_csv(table, out_dir / "sensitivity.csv")
     for row in table.itertuples():
         out.print(f"{row.factor:<20} S1 {row.S1:6.3f} [{row.S1_low:6.3f}, {row.S1_high:6.3f}]  "
@@ -133,7 +144,7 @@ def audit_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None,
     from pmm.scoring.pipeline import run_pipeline, write_csv
 
     res = run_pipeline(spec, data_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _output_folder(out_dir)
     tables = {
         **audit.coherence(res),
         "drop_one": audit.drop_one(res),
