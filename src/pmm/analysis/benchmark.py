@@ -79,9 +79,9 @@ def benchmark(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, *,
     data = obs[in_levels & usable(obs)]
     own_values: dict[tuple, float] = {}
     if viewer.member is not None:
-        # the member's own value, validated or not, for its position
+        # the member's own value, validated or not (the policy shows a member its own data)
         mine = obs[in_levels & (obs["member"] == viewer.member) & (obs["status"] == "ok")]
-        mine = mine[np.isfinite(mine["value"].astype(float))]
+        mine = mine[visible(viewer, mine) & np.isfinite(mine["value"].astype(float))]
         own_values = dict(zip(mine[KEY].itertuples(index=False, name=None),
                               mine["value"].astype(float), strict=True))
     out = []
