@@ -177,3 +177,17 @@ def test_closed_cycle_refuses_changes(db: str, tmp_path: Path, capsys) -> None:
     assert "cycle 2024 is closed" in capsys.readouterr().err
     assert run(["cycle", "open", "2024", "--as", "sec"]) != 0  # re-opening needs a reason
     assert run(["cycle", "open", "2024", "--as", "sec", "--reason", "extension"]) == 0
+
+
+@pytest.mark.parametrize("part", ["flow=IM", "flow=TR"])
+def test_a_part_pushing_its_breakdown_above_the_total_is_refused(db: str, tmp_path: Path, capsys,
+                                                                 part: str) -> None:
+    """Whichever part is changed (not only the first one read), nothing is saved."""
+    fill(tmp_path)
+    capsys.readouterr()
+    assert do("submission", "set", "declarations", "1000", "--breakdown", part,
+              who="ncp-fra") != 0
+    assert "the flow breakdown of declarations[2024] adds up to" in capsys.readouterr().err
+    assert run(["submission", "export", *C]) == 0
+    rows = capsys.readouterr().out
+    assert f",declarations,2024,{part},{COMPLETE[('declarations', 2024, part)]}," in rows

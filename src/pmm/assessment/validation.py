@@ -301,20 +301,23 @@ def _part_of(fw: Framework, good: dict[tuple[str, int, str], float]) -> list[Iss
 def _parts_sum(fw: Framework, good: dict[tuple[str, int, str], float]) -> list[Issue]:
     """Single-key breakdowns of additive items adding up to more than their total."""
     meta = _meta(fw)
-    sums: dict[tuple[str, int, str], list] = {}
+    sums: dict[tuple[str, int, str], float] = {}
+    part_keys: dict[tuple[str, int, str], list[tuple[str, int, str]]] = {}
     for (item, y, bd), value in good.items():
         if bd and ";" not in bd and meta.types.get(item) in ADDITIVE:
-            entry = sums.setdefault((item, y, bd.split("=", 1)[0]), [0.0, bd])
-            entry[0] += value
+            group = (item, y, bd.split("=", 1)[0])
+            sums[group] = sums.get(group, 0.0) + value
+            part_keys.setdefault(group, []).append((item, y, bd))
     issues = []
-    for (item, y, key), (parts, first) in sums.items():
+    for (item, y, key), parts in sums.items():
         total = good.get((item, y, ""))
         if total is not None and parts > total * (1 + 1e-9) + 1e-9:
             issues.append(Issue("error", "parts_sum", _(
                 "the {key} breakdown of {item}[{year}] adds up to {parts}, above the total "
                 "{total}").format(key=key, item=item, year=y, parts=_fmt(parts),
                                   total=_fmt(total)), "value",
-                ((item, y, ""), (item, y, first))))
+                # every part is named, so a change to any of them is refused (see plan_changes)
+                ((item, y, ""), *part_keys[(item, y, key)])))
     return issues
 
 
