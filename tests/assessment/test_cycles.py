@@ -3,6 +3,8 @@ closed; the framework is kept as it was at creation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pmm.assessment.cycles import framework_of, get_cycle
@@ -30,7 +32,7 @@ def test_only_the_secretariat_creates_cycles(db: str, capsys) -> None:
     assert run(["cycle", "close", "2024", "--as", "rev"]) == 4
 
 
-def test_cycle_keeps_its_framework_and_lists(db: str, capsys) -> None:
+def test_cycle_keeps_its_framework_and_lists(db: str, tmp_path: Path, capsys) -> None:
     with transaction(db) as session:
         fw = framework_of(get_cycle(session, 2024))
     assert fw.id == "test-pmm" and len(fw.kpis) == 7
@@ -39,3 +41,13 @@ def test_cycle_keeps_its_framework_and_lists(db: str, capsys) -> None:
     assert "2024\ttest-pmm\t2025-01-01..2099-12-31\topen" in capsys.readouterr().out
     assert run(["cycle", "show", "2023"]) == 2
     assert "no cycle reports on 2023 (cycles: 2024)" in capsys.readouterr().err
+    # a cycle made from a file keeps its copy when the file changes afterwards
+    copy = tmp_path / "fw.yaml"
+    copy.write_text(FRAMEWORK.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run(["cycle", "create", "2023", "--opens", "2024-01-10", "--closes", "2024-06-01",
+                "--framework", str(copy), "--as", "sec"]) == 0
+    copy.write_text(copy.read_text(encoding="utf-8").replace("Test framework", "Changed"),
+                    encoding="utf-8")
+    with transaction(db) as session:
+        assert framework_of(get_cycle(session, 2023)).framework.title.en == "Test framework"
+    assert run(["cycle", "show", "2023"]) == 0
