@@ -173,3 +173,27 @@ def test_weight_set_and_unknown_weight_set(fw) -> None:
 
     with pytest.raises(PmmError, match="weight set 'nope' is not defined"):
         score_cycle(fw, values, weight_set="nope")
+
+
+def test_pefa_m1_outcome_scores_are_the_weakest_link_of_the_kpi_grades(fw) -> None:
+    rule = fw.aggregation.outcome.model_copy(update={"method": "pefa_m1"})
+    pefa_fw = fw.model_copy(update={"aggregation": fw.aggregation.model_copy(
+        update={"outcome": rule})})
+    scores = score_cycle(pefa_fw, kpi_values(pefa_fw, _items(pefa_fw), NO_STATUS, T))
+    kpi_rows = scores[scores.level == "kpi"].set_index(["member", "code"])
+    outcome_rows = scores[scores.level == "outcome"].set_index(["member", "code"])
+    checked = 0
+    for outcome in fw.outcomes:
+        kids = [k.code for k in fw.kpis_of_outcome(outcome.code)]
+        for m in MEMBERS:
+            row = outcome_rows.loc[(m, outcome.code)]
+            if row.status != "ok":
+                continue
+            kid = np.array([kpi_rows.loc[(m, k), "score"] for k in kids])
+            kid = kid[~np.isnan(kid)]
+            points = np.select([kid >= 75, kid >= 50, kid >= 25], [4, 3, 2], 1)
+            low = points.min()  # M1: the weakest grade, half a step up if any other is higher
+            expected = (low + 0.5 * (points.max() > low) - 1) / 3 * 100
+            assert row.score == pytest.approx(expected), (m, outcome.code)
+            checked += 1
+    assert checked > len(MEMBERS)

@@ -78,9 +78,7 @@ def _aggregate_level(level: str, rule: LevelAggregation, children: pd.DataFrame,
         n_scored = (~np.isnan(x) & usable).sum(axis=1)
         x = np.where(usable, x, np.nan)
         if rule.method in ("pefa_m1", "pefa_m2"):
-            from pmm.scoring.pefa import aggregate_scores
-
-            value = aggregate_scores(x, rule.method)
+            value = _pefa(x, rule.method)
         elif x.shape[1] == 0:
             value = np.full(len(members), np.nan)
         else:
