@@ -1,10 +1,10 @@
 """Who is looking, and the one policy that decides what they may read and do.
 
 A `Principal` is always built from an authenticated user: a stored, active user named by the web
-session, an API token or, on the command line, `--as USER` (`principal_for`). The public web site's
-visitor is the anonymous principal `ANONYMOUS`; the WCO-level audience, used only when the
-Secretariat computes what a release gives each audience, is `audience("wco")`. Nothing else makes
-a principal, so nobody can claim to be someone.
+session, an API token or, on the command line, `--as USER` (`pmm.store.users.principal_for`).
+The public web site's visitor is the anonymous principal `ANONYMOUS`; the WCO-level audience,
+used only when the Secretariat computes what a release gives each audience, is
+`audience("wco")`. Nothing else makes a principal, so nobody can claim to be someone.
 
 The policy has three parts, all here:
 
@@ -30,12 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from pmm.errors import NotFound, PermissionDenied, PmmError
+from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import _
-from pmm.store.models import Cycle, ReviewAssignment, Submission, User
 
 # The roles of the PMM, plus the platform's administrator (who manages users and nothing else).
 ROLES = ("secretariat", "ncp", "viewer", "peer_reviewer", "working_body", "admin")
@@ -95,27 +92,6 @@ def audience(level: str) -> Principal:
     if level not in AUDIENCES:
         raise PmmError(_("audience {value!r}: expected public or wco").format(value=level))
     return ANONYMOUS if level == "public" else Principal("", "wco")
-
-
-def principal_for(session: Session, username: str | None) -> Principal:
-    """The active stored user `username` as a principal, with its review assignments."""
-    if not username:
-        raise PermissionDenied(_("Say who you are: name a user (see `pmm user list`); every "
-                                 "read and change is made as a user and recorded."))
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFound(_("no user {name!r}").format(name=username))
-    if not user.active:
-        raise PermissionDenied(_("user {name!r} is disabled").format(name=username))
-    assigned: frozenset[tuple[int, str]] = frozenset()
-    if user.role == "peer_reviewer":
-        rows = session.execute(
-            select(Cycle.year, Submission.member)
-            .join(Submission, Submission.cycle_id == Cycle.id)
-            .join(ReviewAssignment, ReviewAssignment.submission_id == Submission.id)
-            .where(ReviewAssignment.reviewer == user.username)).all()
-        assigned = frozenset((int(y), str(m)) for y, m in rows)
-    return Principal(user.username, user.role, user.member, assigned)
 
 
 # ---------------------------------------------------------------- values

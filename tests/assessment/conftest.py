@@ -12,7 +12,8 @@ from pmm.store.users import add_user, hash_password
 
 FRAMEWORK = Path(__file__).with_name("framework.yaml")
 PASSWORD = "correct horse battery"
-USERS = [("sec", "secretariat", None), ("ncp-fra", "ncp", "FRA"), ("ncp-deu", "ncp", "DEU"),
+USERS = [("admin", "admin", None), ("sec", "secretariat", None), ("ncp-fra", "ncp", "FRA"),
+         ("ncp-deu", "ncp", "DEU"),
          ("view-fra", "viewer", "FRA"), ("rev", "peer_reviewer", None),
          ("rev2", "peer_reviewer", None), ("wb", "working_body", None)]
 _hash: list[str] = []

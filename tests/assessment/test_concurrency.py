@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from pmm.assessment.common import actor_for
 from pmm.assessment.submissions import (
     ItemChange,
     apply_changes,
@@ -22,6 +21,7 @@ from pmm.assessment.submissions import (
 from pmm.cli import run
 from pmm.errors import ConflictError
 from pmm.store.engine import transaction
+from pmm.store.users import principal_for as actor_for
 from tests.assessment.conftest import COMPLETE, write_csv
 
 C = ["--cycle", "2024", "--member", "FRA"]
@@ -100,9 +100,9 @@ def test_cli_expect_version_conflict_exits_3(db: str, capsys) -> None:
 
 def snapshot(capsys) -> tuple[str, str]:
     capsys.readouterr()
-    assert run(["submission", "export", *C]) == 0
+    assert run(["submission", "export", *C, "--as", "sec"]) == 0
     exported = capsys.readouterr().out
-    assert run(["audit", "--format", "csv"]) == 0
+    assert run(["audit", "--format", "csv", "--as", "sec"]) == 0
     return exported, capsys.readouterr().out
 
 

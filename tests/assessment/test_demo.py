@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pmm.access import STATES
 from pmm.assessment import cycle_tables
-from pmm.assessment.workflow import STATES
 from pmm.cli import run
 from pmm.store.engine import transaction
 from pmm.store.models import Explanation, User
@@ -40,7 +40,7 @@ def test_demo_holds_every_workflow_state_users_and_explanations(demo_db: str) ->
     assert states == set(STATES)
     with transaction(demo_db) as session:
         roles = {u.role for u in session.query(User)}
-        assert roles == {"ncp", "viewer", "peer_reviewer", "secretariat", "working_body"}
+        assert roles == {"admin", "ncp", "viewer", "peer_reviewer", "secretariat", "working_body"}
         assert session.query(Explanation).count() > 10
     values = cycle_tables(2024, demo_db).values
     counts = values[values.data_item == "declarations"].pivot_table(
@@ -55,7 +55,7 @@ def test_audit_shows_the_seeded_history(demo_db: str, capsys) -> None:
     member = t[t.state == "in_review"].member.iloc[0]
     capsys.readouterr()
     assert run(["audit", "--cycle", "2024", "--member", member, "--database-url",
-                demo_db]) == 0
+                demo_db, "--as", "secretariat"]) == 0
     out = capsys.readouterr().out
     for action in ("submission.create", "value.set", "workflow.submit",
                    "workflow.request_review", "review.assign", "workflow.start_review",

@@ -14,6 +14,7 @@ from pmm.assessment.submissions import get_submission
 from pmm.cli import run
 from pmm.store.engine import transaction
 from pmm.store.models import EvidenceBlob
+from pmm.store.users import principal_for
 
 C = ["--cycle", "2024", "--member", "FRA"]
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
@@ -36,7 +37,7 @@ def test_files_are_sniffed_stored_by_hash_and_kept_byte_exact(db: str, tmp_path:
     assert attach(text) == 0
     with transaction(db) as session:
         sub = get_submission(session, 2024, "FRA")
-        files = list_evidence(session, sub)
+        files = list_evidence(session, principal_for(session, "sec"), sub)
         assert [(f.original_name, f.content_type) for f in files] == [
             ("scan.pdf", "image/png"), ("Copie d'écran.png", "image/png"),
             ("notes.csv", "text/csv")]
@@ -45,11 +46,19 @@ def test_files_are_sniffed_stored_by_hash_and_kept_byte_exact(db: str, tmp_path:
         headers = download_headers(files[1])
         assert headers["Content-Disposition"].startswith("attachment;")
         assert headers["X-Content-Type-Options"] == "nosniff"
-        assert get_evidence(session, sub, files[0].id)[1] == disguised.read_bytes()
+        sec = principal_for(session, "sec")
+        assert get_evidence(session, sec, sub, files[0].id)[1] == disguised.read_bytes()
         first = files[0].id
     out = tmp_path / "back.bin"
-    assert run(["submission", "evidence", "get", *C, str(first), "-o", str(out)]) == 0
+    assert run(["submission", "evidence", "get", *C, str(first), "-o", str(out),
+                "--as", "ncp-fra"]) == 0
     assert out.read_bytes() == disguised.read_bytes()
+    for outsider in ("ncp-deu", "rev", "wb", "admin"):  # not FRA's, not assigned
+        capsys.readouterr()
+        assert run(["submission", "evidence", "get", *C, str(first), "-o",
+                    str(tmp_path / outsider), "--as", outsider]) == 4
+        assert "may not read" in capsys.readouterr().err
+        assert not (tmp_path / outsider).exists()
 
 
 @pytest.mark.parametrize(("name", "content"), [

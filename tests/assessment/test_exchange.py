@@ -13,13 +13,13 @@ from tests.assessment.conftest import COMPLETE, csv_lines, write_csv
 
 def export(capsys, member: str = "FRA") -> str:
     capsys.readouterr()
-    assert run(["submission", "export", "--cycle", "2024", "--member", member]) == 0
+    assert run(["submission", "export", "--cycle", "2024", "--member", member, "--as", "sec"]) == 0
     return capsys.readouterr().out
 
 
 def audit_count(capsys) -> int:
     capsys.readouterr()
-    assert run(["audit", "--format", "csv"]) == 0
+    assert run(["audit", "--format", "csv", "--as", "sec"]) == 0
     return len(csv_lines(capsys.readouterr().out)) - 1
 
 
@@ -59,7 +59,7 @@ def test_import_then_export_round_trips_and_reimport_is_a_no_op(db: str, tmp_pat
     assert audit_count(capsys) == before
     assert export(capsys) == first
     capsys.readouterr()
-    run(["submission", "show", "--cycle", "2024", "--member", "FRA"])
+    run(["submission", "show", "--cycle", "2024", "--member", "FRA", "--as", "sec"])
     assert "version 2" in capsys.readouterr().out  # only the first import changed it
 
 

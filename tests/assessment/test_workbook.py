@@ -13,7 +13,7 @@ from tests.assessment.conftest import COMPLETE, write_csv
 def template(tmp_path: Path, name: str = "t.xlsx", lang: str = "en") -> Path:
     out = tmp_path / name
     assert run(["submission", "template", "--cycle", "2024", "--member", "FRA", "-o", str(out),
-                "--lang", lang]) == 0
+                "--lang", lang, "--as", "sec"]) == 0
     return out
 
 
@@ -76,7 +76,7 @@ def test_filled_workbook_imports_and_round_trips(db: str, tmp_path: Path, capsys
     assert run(["submission", "import", str(path), "--cycle", "2024", "--member", "FRA",
                 "--as", "ncp-fra"]) == 0
     capsys.readouterr()
-    assert run(["submission", "export", "--cycle", "2024", "--member", "FRA"]) == 0
+    assert run(["submission", "export", "--cycle", "2024", "--member", "FRA", "--as", "sec"]) == 0
     out = capsys.readouterr().out
     assert ",declarations_electronic,2024,,990,reported,," in out
     assert ",single_window,2024,,true,reported,," in out
@@ -85,7 +85,7 @@ def test_filled_workbook_imports_and_round_trips(db: str, tmp_path: Path, capsys
     # the exported workbook holds the values, neutralised text, and imports as a no-op
     again = tmp_path / "again.xlsx"
     assert run(["submission", "export", "--cycle", "2024", "--member", "FRA", "--format",
-                "xlsx", "-o", str(again)]) == 0
+                "xlsx", "-o", str(again), "--as", "sec"]) == 0
     ws = load_workbook(again)[wb.sheetnames[1]]
     assert ws[f"I{find_row(ws, 'kpi', 'release_time')}"].value == "'@no study yet"
     capsys.readouterr()

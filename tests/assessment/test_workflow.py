@@ -23,7 +23,7 @@ def fill(tmp_path: Path, values: dict | None = None, kpis: list[str] | None = No
 
 def state(capsys) -> str:
     capsys.readouterr()
-    assert run(["submission", "show", *C]) == 0
+    assert run(["submission", "show", *C, "--as", "sec"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     return first.split(": ", 1)[1].split(" (")[0]
 
@@ -92,7 +92,7 @@ def test_full_workflow_with_peer_review_and_revisions(db: str, tmp_path: Path, c
     pick = lambda f: f[f.data_item == "release_time_mean_h"]["value"].tolist()  # noqa: E731
     assert pick(old) == [12.5] and pick(new) == [14.0]
     capsys.readouterr()
-    assert run(["audit", "--cycle", "2024", "--member", "FRA"]) == 0
+    assert run(["audit", "--cycle", "2024", "--member", "FRA", "--as", "sec"]) == 0
     trail = capsys.readouterr().out
     for expected in ("workflow.submit", "workflow.request_review", "review.assign",
                      "workflow.start_review", "review.finding", "workflow.request_changes",
@@ -111,10 +111,10 @@ def test_reopen_by_secretariat_needs_a_reason_and_starts_a_new_revision(
     assert do("submission", "reopen", "--reason", "Revenue figure revised", who="sec") == 0
     assert state(capsys) == "draft"
     capsys.readouterr()
-    assert run(["submission", "show", *C]) == 0
+    assert run(["submission", "show", *C, "--as", "sec"]) == 0
     assert "revision 2" in capsys.readouterr().out
     capsys.readouterr()
-    run(["audit", "--cycle", "2024", "--member", "FRA"])
+    run(["audit", "--cycle", "2024", "--member", "FRA", "--as", "sec"])
     assert "(Revenue figure revised)" in capsys.readouterr().out
 
 
@@ -143,9 +143,9 @@ def test_transitions_check_the_actor_role(db: str, tmp_path: Path, capsys, args:
 def test_state_rules_and_unknown_actor(db: str, tmp_path: Path, capsys) -> None:
     fill(tmp_path)
     assert do("submission", "validate", who="sec") != 0  # still a draft
-    assert "validate needs it to be submitted" in capsys.readouterr().err
+    assert "validate a submission needs it to be submitted" in capsys.readouterr().err
     assert do("submission", "submit", who="nobody") != 0
-    assert "no such user" in capsys.readouterr().err
+    assert "no user 'nobody'" in capsys.readouterr().err
     assert run(["submission", "submit", *C]) != 0
     assert "--as USER" in capsys.readouterr().err
 
@@ -162,7 +162,7 @@ def test_warnings_need_an_explanation_before_submitting(db: str, tmp_path: Path,
     assert do("submission", "explain", "year_on_year:aeo_count[2024]",
               "New AEO programme phase", who="ncp-fra") == 0
     capsys.readouterr()
-    assert run(["submission", "check", *C]) == 0
+    assert run(["submission", "check", *C, "--as", "sec"]) == 0
     out = capsys.readouterr().out
     assert "explained: New AEO programme phase" in out
     assert "TF: 100%" in out
@@ -188,6 +188,6 @@ def test_a_part_pushing_its_breakdown_above_the_total_is_refused(db: str, tmp_pa
     assert do("submission", "set", "declarations", "1000", "--breakdown", part,
               who="ncp-fra") != 0
     assert "the flow breakdown of declarations[2024] adds up to" in capsys.readouterr().err
-    assert run(["submission", "export", *C]) == 0
+    assert run(["submission", "export", *C, "--as", "sec"]) == 0
     rows = capsys.readouterr().out
     assert f",declarations,2024,{part},{COMPLETE[('declarations', 2024, part)]}," in rows

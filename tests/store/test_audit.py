@@ -13,6 +13,7 @@ import pytest
 from pmm.cli import run
 from pmm.store.audit import trail
 from pmm.store.engine import transaction
+from pmm.store.users import principal_for
 from tests.assessment.conftest import prepare, write_csv
 
 C = ["--cycle", "2024", "--member", "FRA"]
@@ -35,9 +36,10 @@ def test_every_change_is_recorded_with_who_when_what_old_new_why(db: str, tmp_pa
     assert run(["submission", "kpi", *C, "release_time", "--status", "not_applicable",
                 "--note", "=HYPERLINK(\"x\")", "--as", "ncp-fra"]) == 0
     with transaction(db) as session:
-        rows = [r for r in trail(session, cycle=2024, member="FRA")
+        sec = principal_for(session, "sec")
+        rows = [r for r in trail(session, sec, cycle=2024, member="FRA")
                 if r.key == "release_time_mean_h[2024]"]
-        kpi = [r for r in trail(session, cycle=2024, member="fra") if r.key == "release_time"]
+        kpi = [r for r in trail(session, sec, cycle=2024, member="fra") if r.key == "release_time"]
     assert [(r.action, r.old, r.new) for r in rows] == [
         ("value.set", None, "7"), ("value.set", "7", "8.25"), ("value.remove", "8.25", None)]
     assert all(r.actor == "ncp-fra" and start <= r.at <= dt.datetime.now(dt.UTC) for r in rows)
@@ -46,7 +48,8 @@ def test_every_change_is_recorded_with_who_when_what_old_new_why(db: str, tmp_pa
     assert [(r.field, r.old, r.new) for r in kpi] == [
         ("status", "reported", "not_applicable"), ("note", "", "=HYPERLINK(\"x\")")]
     capsys.readouterr()
-    assert run(["audit", "--cycle", "2024", "--member", "FRA", "--format", "csv"]) == 0
+    assert run(["audit", "--cycle", "2024", "--member", "FRA", "--format", "csv",
+                "--as", "sec"]) == 0
     table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert table[-1]["new"] == "'=HYPERLINK(\"x\")"  # neutralised for spreadsheets
     assert {r["member"] for r in table} == {"FRA"}
@@ -57,12 +60,12 @@ def test_filters_and_limit(db: str, tmp_path: Path, capsys) -> None:
         assert run(["submission", "set", "--cycle", "2024", "--member", member,
                     "release_time_mean_h", "5", "--as", who]) == 0
     capsys.readouterr()
-    assert run(["audit", "--cycle", "2024", "--member", "DEU"]) == 0
+    assert run(["audit", "--cycle", "2024", "--member", "DEU", "--as", "sec"]) == 0
     out = capsys.readouterr().out
     assert "ncp-deu" in out and "ncp-fra" not in out
-    assert run(["audit", "--limit", "1"]) == 0
+    assert run(["audit", "--limit", "1", "--as", "sec"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1
-    assert run(["audit", "--actor", "sec"]) == 0
+    assert run(["audit", "--actor", "sec", "--as", "sec"]) == 0
     assert "cycle.create" in capsys.readouterr().out
-    assert run(["audit", "--cycle", "1999"]) == 0
+    assert run(["audit", "--cycle", "1999", "--as", "sec"]) == 0
     assert "No audit entries match." in capsys.readouterr().out

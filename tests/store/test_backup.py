@@ -49,20 +49,22 @@ def test_backup_restore_backup_is_byte_identical(database_url: str, make_databas
     # the restored database works: exports the same data, accepts new rows (ids continue)
     capsys.readouterr()
     assert run(["submission", "export", "--cycle", "2024", "--member", "FRA",
-                "--database-url", database_url]) == 0
+                "--database-url", database_url, "--as", "sec"]) == 0
     original = capsys.readouterr().out
     assert run(["submission", "export", "--cycle", "2024", "--member", "FRA",
-                "--database-url", fresh]) == 0
+                "--database-url", fresh, "--as", "sec"]) == 0
     assert capsys.readouterr().out == original
     assert run(["submission", "comment", "--cycle", "2024", "--member", "FRA", "another",
                 "--as", "sec", "--database-url", fresh]) == 0
     with transaction(fresh) as session:
         from pmm.assessment.evidence import get_evidence, list_evidence
         from pmm.assessment.submissions import get_submission
+        from pmm.store.users import principal_for
 
         sub = get_submission(session, 2024, "FRA")
-        ev = list_evidence(session, sub)[0]
-        assert get_evidence(session, sub, ev.id)[1].startswith(b"%PDF-1.4\n\x00\x01")
+        sec = principal_for(session, "sec")
+        ev = list_evidence(session, sec, sub)[0]
+        assert get_evidence(session, sec, sub, ev.id)[1].startswith(b"%PDF-1.4\n\x00\x01")
 
 
 def test_restore_never_overwrites(database_url: str, tmp_path: Path, capsys) -> None:

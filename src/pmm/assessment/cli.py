@@ -1,7 +1,8 @@
 """`pmm cycle|submission|review ...`, `pmm audit`, `pmm demo` (and the store's `db`, `user`).
 
-Thin shells: each command opens one transaction, calls the services and prints the outcome.
-Changes name their actor with `--as USER` (or PMM_USER); the role checks are the services'.
+Thin shells: each command opens one transaction, builds the principal of `--as USER` (or
+PMM_USER: a stored, active user, without which nothing is read or changed), calls the services,
+whose policy decides what that user may read and do, and prints the outcome.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typer
 
 from pmm.errors import PmmError
 from pmm.i18n import _
-from pmm.store.cli import AUDIT_HELP, DatabaseUrl, audit, db_app, user_app
+from pmm.store.cli import AUDIT_HELP, As, DatabaseUrl, acting, audit, db_app, user_app
 from pmm.store.engine import transaction
 
 app = typer.Typer()
@@ -33,8 +34,6 @@ app.add_typer(submission_app, name="submission")
 submission_app.add_typer(evidence_app, name="evidence")
 app.add_typer(review_app, name="review")
 
-As = Annotated[str | None, typer.Option("--as", envvar="PMM_USER", show_envvar=True,
-                                        help=_("The user acting (recorded in the audit trail)."))]
 CycleYear = Annotated[int, typer.Option("--cycle", help=_("The cycle, named by its reporting "
                                                           "year T (e.g. 2024)."))]
 Member = Annotated[str, typer.Option("--member", help=_("ISO 3166-1 alpha-3 code, e.g. FRA."))]
@@ -64,11 +63,10 @@ def cycle_create(
     "wco-pmm-v1",
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import create_cycle
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
+        who = acting(session, actor)
         cycle = create_cycle(session, who, year, framework, _date(opens, "--opens"),
                              _date(closes, "--closes"))
         typer.echo(_("Created cycle {year} ({fw}, {opens} to {closes}), planned.").format(
@@ -80,31 +78,30 @@ def cycle_create(
     "Open a cycle for submissions (re-opening a closed one needs --reason)."))
 def cycle_open(year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
                reason: Reason = "", actor: As = None, database_url: DatabaseUrl = None) -> None:
-    from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import set_state
 
     with transaction(database_url) as session:
-        set_state(session, actor_for(session, actor), year, "open", reason=reason)
+        set_state(session, acting(session, actor), year, "open", reason=reason)
     typer.echo(_("Cycle {year} is open.").format(year=year))
 
 
 @cycle_app.command("close", help=_("Close a cycle: members can no longer change or submit data."))
 def cycle_close(year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
                 reason: Reason = "", actor: As = None, database_url: DatabaseUrl = None) -> None:
-    from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import set_state
 
     with transaction(database_url) as session:
-        set_state(session, actor_for(session, actor), year, "closed", reason=reason)
+        set_state(session, acting(session, actor), year, "closed", reason=reason)
     typer.echo(_("Cycle {year} is closed.").format(year=year))
 
 
 @cycle_app.command("list", help=_("List cycles: year, framework, dates, state, submissions."))
-def cycle_list(database_url: DatabaseUrl = None) -> None:
+def cycle_list(actor: As = None, database_url: DatabaseUrl = None) -> None:
     from pmm.assessment.cycles import list_cycles
     from pmm.assessment.tables import cycle_submissions
 
     with transaction(database_url) as session:
+        acting(session, actor)
         cycles = list_cycles(session)
         if not cycles:
             typer.echo(_("No cycles yet: create one with `pmm cycle create`."))
@@ -114,15 +111,20 @@ def cycle_list(database_url: DatabaseUrl = None) -> None:
                        + _("{n} submissions").format(n=n))
 
 
-@cycle_app.command("show", help=_("A cycle and the workflow state of each member's submission."))
+@cycle_app.command("show", help=_(
+    "A cycle and the workflow state of each submission you may read (all of them for the "
+    "Secretariat)."))
 def cycle_show(year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
-               database_url: DatabaseUrl = None) -> None:
+               actor: As = None, database_url: DatabaseUrl = None) -> None:
+    from pmm.access import may_read_submission
     from pmm.assessment.cycles import get_cycle
     from pmm.assessment.tables import cycle_submissions
 
     with transaction(database_url) as session:
+        who = acting(session, actor)
         c = get_cycle(session, year)
         subs = cycle_submissions(session, year)
+    subs = subs[[may_read_submission(who, year, m) for m in subs["member"]]]
     typer.echo(_("Cycle {year}: framework {fw}, {opens} to {closes}, {state}").format(
         year=c.year, fw=c.framework_id, opens=c.opens_on, closes=c.closes_on, state=c.state))
     if not subs.empty:
@@ -135,20 +137,6 @@ def cycle_show(year: Annotated[int, typer.Argument(help=_("Reporting year T."))]
 
 # ---------------------------------------------------------------- submissions
 
-def _read_access(session, actor: str | None, sub) -> None:  # type: ignore[no-untyped-def]
-    """Reading through the CLI is an operator's right; with --as, the user's rights apply."""
-    if actor is None or sub is None:
-        return
-    from pmm.assessment.common import actor_for
-    from pmm.assessment.submissions import can_see
-    from pmm.errors import PermissionDenied
-
-    who = actor_for(session, actor)
-    if not can_see(session, who, sub):
-        raise PermissionDenied(_("{user} ({role}) may not read {member}'s submission").format(
-            user=who.username, role=who.role, member=sub.member))
-
-
 @submission_app.command("export", help=_(
     "Export a submission as the exchange CSV or as the filled workbook."))
 def submission_export(
@@ -159,6 +147,7 @@ def submission_export(
     = None,
     lang: Lang = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
+    from pmm.access import require
     from pmm.assessment.cycles import framework_of, get_cycle
     from pmm.assessment.exchange import export_csv
     from pmm.assessment.submissions import find_submission
@@ -172,10 +161,11 @@ def submission_export(
         _write_workbook(cycle, member, output, lang, actor, database_url)
         return
     with transaction(database_url) as session:
+        who = acting(session, actor)
+        code = check_member(member)
+        require(who, "read_submission", member=code, year=cycle)
         c = get_cycle(session, cycle)
-        sub = find_submission(session, c, check_member(member))
-        _read_access(session, actor, sub)
-        text = export_csv(session, sub, framework_of(c), c.year)
+        text = export_csv(session, find_submission(session, c, code), framework_of(c), cycle)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -185,6 +175,7 @@ def submission_export(
 
 def _write_workbook(cycle: int, member: str, output: Path, lang: str | None, actor: str | None,
                     database_url: str | None) -> None:
+    from pmm.access import require
     from pmm.assessment.cycles import get_cycle
     from pmm.assessment.submissions import find_submission
     from pmm.assessment.workbook import write_workbook
@@ -195,9 +186,11 @@ def _write_workbook(cycle: int, member: str, output: Path, lang: str | None, act
     if lang not in ("en", "fr"):
         raise PmmError(_("--lang {lang!r}: expected en or fr").format(lang=lang))
     with transaction(database_url) as session:
+        who = acting(session, actor)
+        code = check_member(member)
+        require(who, "read_submission", member=code, year=cycle)
         c = get_cycle(session, cycle)
-        sub = find_submission(session, c, check_member(member))
-        _read_access(session, actor, sub)
+        sub = find_submission(session, c, code)
         write_workbook(session, c, check_member(member), sub, output, lang)
     typer.echo(_("Wrote {file}.").format(file=output), err=True)
 
@@ -221,16 +214,15 @@ def submission_import(
     cycle: CycleYear, member: Member, expect_version: Version = None, reason: Reason = "",
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.common import actor_for
     from pmm.assessment.exchange import import_file
     from pmm.assessment.workflow import report
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
+        who = acting(session, actor)
         result = import_file(session, who, cycle, member, file, expected_version=expect_version,
                              reason=reason)
         sub = result.submission
-        found = report(session, sub)
+        found = report(session, sub, who)
     if result.changes:
         typer.echo(_("Imported {n} changes into {member}'s submission to cycle {year} (now "
                      "version {version}).").format(n=result.changes, member=sub.member,
@@ -263,14 +255,13 @@ def submission_set(
     expect_version: Version = None, reason: Reason = "", actor: As = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.common import actor_for
     from pmm.assessment.cycles import framework_of, get_cycle
     from pmm.assessment.exchange import parse_value
     from pmm.assessment.submissions import ItemChange, apply_changes, start_submission
     from pmm.assessment.validation import describe_expected
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
+        who = acting(session, actor)
         c = get_cycle(session, cycle)
         fw = framework_of(c)
         kind = next((d.type for d in fw.data_items if d.code == item), None)
@@ -300,11 +291,10 @@ def submission_kpi(
         "--note", help=_("Reason (required for not_applicable)."))] = None,
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.common import actor_for
     from pmm.assessment.submissions import KpiChange, apply_changes, start_submission
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
+        who = acting(session, actor)
         sub = start_submission(session, who, cycle, member)
         n = apply_changes(session, who, sub, [], [KpiChange(kpi, status, disclosure, note)],
                           expected_version=expect_version)
@@ -319,12 +309,11 @@ def submission_explain(
     text: Annotated[str, typer.Argument(help=_("The explanation."))],
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.common import actor_for
-    from pmm.assessment.submissions import explain, get_submission
+    from pmm.assessment.submissions import explain, readable_submission
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
-        sub = get_submission(session, cycle, member)
+        who = acting(session, actor)
+        sub = readable_submission(session, who, cycle, member)
         explain(session, who, sub, warning, text, expected_version=expect_version)
     typer.echo(_("Explanation saved."))
 
@@ -335,13 +324,13 @@ def submission_explain(
     "Exits non-zero while the submission could not be submitted."))
 def submission_check(cycle: CycleYear, member: Member, actor: As = None,
                      database_url: DatabaseUrl = None) -> None:
-    from pmm.assessment.submissions import get_submission
+    from pmm.assessment.submissions import readable_submission
     from pmm.assessment.workflow import report
 
     with transaction(database_url) as session:
-        sub = get_submission(session, cycle, member)
-        _read_access(session, actor, sub)
-        found = report(session, sub)
+        who = acting(session, actor)
+        sub = readable_submission(session, who, cycle, member)
+        found = report(session, sub, who)
     typer.echo(_("Errors: {n}").format(n=len(found.errors)))
     for issue in found.errors:
         typer.echo(f"  {issue.where}: {issue.message}")
@@ -366,14 +355,14 @@ def submission_show(cycle: CycleYear, member: Member, actor: As = None,
                     database_url: DatabaseUrl = None) -> None:
     from pmm.assessment.evidence import list_evidence
     from pmm.assessment.review import findings, reviewers
-    from pmm.assessment.submissions import comments, current_values, get_submission
+    from pmm.assessment.submissions import comments, current_values, readable_submission
 
     with transaction(database_url) as session:
-        sub = get_submission(session, cycle, member)
-        _read_access(session, actor, sub)
+        who = acting(session, actor)
+        sub = readable_submission(session, who, cycle, member)
         values = current_values(session, sub)
         notes = comments(session, sub)
-        files = list_evidence(session, sub)
+        files = list_evidence(session, who, sub)
         rounds = findings(session, sub)
         assigned = reviewers(session, sub)
     typer.echo(_("{member}, cycle {year}: {state} (revision {rev}, version {ver}); {n} values")
@@ -397,12 +386,11 @@ def submission_show(cycle: CycleYear, member: Member, actor: As = None,
 def _transition(name: str, cycle: int, member: str, actor: str | None,
                 database_url: str | None, **kwargs: object) -> None:
     from pmm.assessment import workflow
-    from pmm.assessment.common import actor_for
-    from pmm.assessment.submissions import get_submission
+    from pmm.assessment.submissions import readable_submission
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
-        sub = get_submission(session, cycle, member)
+        who = acting(session, actor)
+        sub = readable_submission(session, who, cycle, member)
         getattr(workflow, name)(session, who, sub, **kwargs)
         typer.echo(_("{member}'s submission to cycle {year} is now {state}.").format(
             member=sub.member, year=cycle, state=sub.state))
@@ -465,12 +453,11 @@ def submission_comment(
     kpi: Annotated[str | None, typer.Option("--kpi", help=_("About this KPI."))] = None,
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.common import actor_for
-    from pmm.assessment.submissions import comment, get_submission
+    from pmm.assessment.submissions import comment, readable_submission
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
-        comment(session, who, get_submission(session, cycle, member), text, kpi=kpi)
+        who = acting(session, actor)
+        comment(session, who, readable_submission(session, who, cycle, member), text, kpi=kpi)
     typer.echo(_("Comment added."))
 
 
@@ -482,12 +469,11 @@ def evidence_add(
     kpi: Annotated[str | None, typer.Option("--kpi", help=_("The KPI it supports."))] = None,
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.common import actor_for
     from pmm.assessment.evidence import add_evidence
     from pmm.assessment.submissions import start_submission
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
+        who = acting(session, actor)
         sub = start_submission(session, who, cycle, member)
         ev = add_evidence(session, who, sub, file.name, file.read_bytes(), kpi=kpi)
         typer.echo(_("Attached #{id} {name} ({type}, {size} bytes, sha256 {sha}).").format(
@@ -499,12 +485,12 @@ def evidence_add(
 def evidence_list(cycle: CycleYear, member: Member, actor: As = None,
                   database_url: DatabaseUrl = None) -> None:
     from pmm.assessment.evidence import list_evidence
-    from pmm.assessment.submissions import get_submission
+    from pmm.assessment.submissions import readable_submission
 
     with transaction(database_url) as session:
-        sub = get_submission(session, cycle, member)
-        _read_access(session, actor, sub)
-        for e in list_evidence(session, sub):
+        who = acting(session, actor)
+        sub = readable_submission(session, who, cycle, member)
+        for e in list_evidence(session, who, sub):
             typer.echo(f"#{e.id}\t{e.original_name}\t{e.content_type}\t{e.size}\t{e.kpi or ''}"
                        f"\t{e.uploaded_by}\t{e.at:%Y-%m-%d}")
 
@@ -517,12 +503,12 @@ def evidence_get(
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
     from pmm.assessment.evidence import get_evidence
-    from pmm.assessment.submissions import get_submission
+    from pmm.assessment.submissions import readable_submission
 
     with transaction(database_url) as session:
-        sub = get_submission(session, cycle, member)
-        _read_access(session, actor, sub)
-        ev, content = get_evidence(session, sub, evidence_id)
+        who = acting(session, actor)
+        sub = readable_submission(session, who, cycle, member)
+        ev, content = get_evidence(session, who, sub, evidence_id)
     output.write_bytes(content)
     typer.echo(_("Saved {name} to {file}.").format(name=ev.original_name, file=output))
 
@@ -532,12 +518,11 @@ def evidence_get(
 def _review(name: str, cycle: int, member: str, actor: str | None, database_url: str | None,
             *args: object, **kwargs: object) -> None:
     from pmm.assessment import review
-    from pmm.assessment.common import actor_for
-    from pmm.assessment.submissions import get_submission
+    from pmm.assessment.submissions import readable_submission
 
     with transaction(database_url) as session:
-        who = actor_for(session, actor)
-        sub = get_submission(session, cycle, member)
+        who = acting(session, actor)
+        sub = readable_submission(session, who, cycle, member)
         getattr(review, name)(session, who, sub, *args, **kwargs)
         typer.echo(_("{member}'s submission to cycle {year}: {state}.").format(
             member=sub.member, year=cycle, state=sub.state))

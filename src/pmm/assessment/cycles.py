@@ -13,8 +13,9 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pmm.assessment.common import Actor, now_or, require
-from pmm.errors import ConflictError, PmmError
+from pmm.access import Principal, require
+from pmm.assessment.common import now_or
+from pmm.errors import ConflictError, NotFound, PmmError
 from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.store.audit import entry, record
@@ -44,8 +45,8 @@ def get_cycle(session: Session, year: int) -> Cycle:
     cycle = session.scalar(select(Cycle).where(Cycle.year == year))
     if cycle is None:
         known = session.scalars(select(Cycle.year).order_by(Cycle.year)).all()
-        raise PmmError(_("--cycle {year}: no cycle reports on {year} (cycles: {known}); create "
-                         "one with `pmm cycle create`.").format(
+        raise NotFound(_("no cycle reports on {year} (cycles: {known}); the Secretariat "
+                         "creates cycles.").format(
             year=year, known=", ".join(map(str, known)) or _("none")))
     return cycle
 
@@ -54,12 +55,12 @@ def list_cycles(session: Session) -> list[Cycle]:
     return list(session.scalars(select(Cycle).order_by(Cycle.year)).all())
 
 
-def create_cycle(session: Session, actor: Actor, year: int, framework: str, opens_on: dt.date,
+def create_cycle(session: Session, actor: Principal, year: int, framework: str, opens_on: dt.date,
                  closes_on: dt.date, *, now: dt.datetime | None = None) -> Cycle:
     """Create a planned cycle reporting on calendar year `year` with `framework` (id or path)."""
     from pmm.framework.loader import load
 
-    require(actor, _("create a cycle"), "secretariat")
+    require(actor, "manage_cycles")
     problems = []
     if not 2000 <= year <= 2100:
         problems.append(_("reporting year {year}: expected a calendar year from 2000 to 2100")
@@ -97,10 +98,10 @@ def _bump(session: Session, cycle: Cycle, expected: int | None) -> None:
     cycle.version += 1
 
 
-def set_state(session: Session, actor: Actor, year: int, state: str, *, reason: str = "",
+def set_state(session: Session, actor: Principal, year: int, state: str, *, reason: str = "",
               expected_version: int | None = None, now: dt.datetime | None = None) -> Cycle:
     """Open or close a cycle (Secretariat)."""
-    require(actor, _("open or close a cycle"), "secretariat")
+    require(actor, "manage_cycles")
     cycle = get_cycle(session, year)
     allowed = {"open": ("planned", "closed"), "closed": ("open",)}
     if state not in allowed or cycle.state not in allowed[state]:

@@ -21,13 +21,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pmm.access import Principal
 from pmm.assessment import review as reviews
 from pmm.assessment import workflow
-from pmm.assessment.common import Actor, format_breakdown
+from pmm.assessment.common import format_breakdown
 from pmm.assessment.cycles import create_cycle, set_state
 from pmm.assessment.submissions import (
     ItemChange,
@@ -44,7 +44,7 @@ from pmm.i18n import _
 from pmm.store.engine import display_url, resolve_url, transaction
 from pmm.store.migrate import upgrade
 from pmm.store.models import Cycle, User
-from pmm.store.users import add_user, hash_password
+from pmm.store.users import add_user, hash_password, principal_for
 
 PASSWORD = "pmm-demo-2024"  # every demo account; documented in docs/secretariat-guide.md
 FRAMEWORK = "wco-pmm-v1"
@@ -452,6 +452,8 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
     pw = hash_password(PASSWORD)
     t0 = dt.datetime(2023, 11, 20, 9, 0, tzinfo=UTC)
     with transaction(url) as session:
+        add_user(session, "admin", "admin", name="Platform administrator (demo)",
+                 password_hash=pw, actor="demo", now=t0)
         add_user(session, "secretariat", "secretariat", name="WCO Secretariat (demo)",
                  password_hash=pw, actor="demo", now=t0)
         add_user(session, "wb-pmmpt", "working_body", name="PMM Project Team member (demo)",
@@ -466,7 +468,8 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
         for code in sorted(second)[:5]:
             add_user(session, f"viewer-{code.lower()}", "viewer", member=code,
                      password_hash=pw, actor="demo", now=t0)
-    sec = Actor("secretariat", "secretariat")
+    with transaction(url) as session:
+        sec = principal_for(session, "secretariat")
 
     _run_cycle(url, fw, 2022, first, members, rng, sec,
                states=_states(len(first), ["validated"] * 4 + ["reopened"] * 1, rng),
@@ -499,7 +502,7 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
             year=year, n=len(t.submissions), rate=rate, eco=eco,
             states=", ".join(f"{k} {v}" for k, v in sorted(counts.items()))))
     lines += [_("Users (password for all: {pw}):").format(pw=PASSWORD),
-              "  secretariat (secretariat), wb-pmmpt (working_body), reviewer1..3 "
+              "  admin (admin), secretariat (secretariat), wb-pmmpt (working_body), reviewer1..3 "
               "(peer_reviewer),",
               "  ncp-<iso3> for each participant, e.g. ncp-" + second[0].lower()
               + " (ncp), viewer-" + sorted(second)[0].lower() + " (viewer)",
@@ -509,7 +512,7 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
 
 
 def _run_cycle(url: str | None, fw: Framework, year: int, codes: list[str], members: dict,
-               rng: np.random.Generator, sec: Actor, *, states: list[str], ecommerce: int,
+               rng: np.random.Generator, sec: Principal, *, states: list[str], ecommerce: int,
                dates: tuple[dt.date, dt.date], period: tuple[dt.datetime, dt.datetime],
                close: bool) -> None:
     plans = build_plans(fw, year, codes, members, rng, states, ecommerce)
@@ -519,7 +522,8 @@ def _run_cycle(url: str | None, fw: Framework, year: int, codes: list[str], memb
         create_cycle(session, sec, year, FRAMEWORK, dates[0], dates[1], now=created)
         set_state(session, sec, year, "open", now=dt.datetime.combine(dates[0], dt.time(9),
                                                                       UTC))
-    ncp = {p.member: Actor(f"ncp-{p.member.lower()}", "ncp", p.member) for p in plans}
+    with transaction(url) as session:
+        ncp = {p.member: principal_for(session, f"ncp-{p.member.lower()}") for p in plans}
     with transaction(url) as session:
         for p in plans:
             now = clock.tick()
@@ -527,16 +531,12 @@ def _run_cycle(url: str | None, fw: Framework, year: int, codes: list[str], memb
             apply_changes(session, ncp[p.member], sub, p.items, p.kpis,
                           reason=_("import of {file}").format(
                               file=f"pmm-{year}-{p.member}.xlsx"), now=now)
-    from pmm.assessment.tables import cycle_values
-
-    with transaction(url) as session:
-        everyone = cycle_values(session, year)
     reviewer_names = ["reviewer1", "reviewer2", "reviewer3"]
     with transaction(url) as session:
         for i, p in enumerate(plans):
             if p.state != "draft":
-                _advance(session, fw, year, p, i, ncp[p.member], sec, reviewer_names, everyone,
-                         rng, clock)
+                _advance(session, fw, year, p, i, ncp[p.member], sec, reviewer_names, rng,
+                         clock)
     if close:
         with transaction(url) as session:
             set_state(session, sec, year, "closed",
@@ -544,28 +544,26 @@ def _run_cycle(url: str | None, fw: Framework, year: int, codes: list[str], memb
 
 
 def _advance(session: Session, fw: Framework, year: int, p: Plan, i: int,
-             actor: Actor, sec: Actor, reviewer_names: list[str], everyone: pd.DataFrame,
+             actor: Principal, sec: Principal, reviewer_names: list[str],
              rng: np.random.Generator, clock: Clock) -> None:
     """Take one submission through the workflow to its planned state."""
     from pmm.assessment.submissions import comment, get_submission
 
     sub = get_submission(session, year, p.member)
-    peers = everyone
-    found = workflow.report(session, sub, peers=peers)
+    found = workflow.report(session, sub, actor)
     now = clock.tick()
     for w in found.warnings:
         explain(session, actor, sub, w.id, EXPLANATIONS[int(rng.integers(
             len(EXPLANATIONS)))], now=now)
     review = p.state in ("review_requested", "in_review", "changes_requested",
                          "resubmitted") or (p.state == "published" and i % 9 == 0)
-    workflow.submit(session, actor, sub, request_review=review, peers=peers,
-                    now=clock.tick())
+    workflow.submit(session, actor, sub, request_review=review, now=clock.tick())
     if p.state in ("submitted", "review_requested") and not (
             p.state == "review_requested" and i % 2):
         return
-    reviewer = Actor(reviewer_names[i % 3], "peer_reviewer")
     if review:
-        reviews.assign(session, sec, sub, reviewer.username, now=clock.tick())
+        reviews.assign(session, sec, sub, reviewer_names[i % 3], now=clock.tick())
+        reviewer = principal_for(session, reviewer_names[i % 3])
         if p.state == "review_requested":
             return
         reviews.start(session, reviewer, sub, now=clock.tick())
@@ -582,7 +580,7 @@ def _advance(session: Session, fw: Framework, year: int, p: Plan, i: int,
                 return
             comment(session, actor, sub, "Method documented; source attached to the "
                     "national annual report.", kpi=kpi, now=clock.tick())
-            workflow.resubmit(session, actor, sub, peers=peers, now=clock.tick())
+            workflow.resubmit(session, actor, sub, now=clock.tick())
             return
         reviews.complete(session, reviewer, sub, "Data consistent with national "
                          "sources.", now=clock.tick())
@@ -590,7 +588,7 @@ def _advance(session: Session, fw: Framework, year: int, p: Plan, i: int,
     if p.state == "reopened":
         workflow.reopen(session, sec, sub, "Revenue figures revised by the Ministry "
                         "of Finance after validation.", now=clock.tick())
-        workflow.submit(session, actor, sub, peers=peers, now=clock.tick())
+        workflow.submit(session, actor, sub, now=clock.tick())
         workflow.validate(session, sec, sub, now=clock.tick())
         workflow.publish(session, sec, sub, now=clock.tick())
     elif p.state == "published":

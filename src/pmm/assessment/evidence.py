@@ -21,10 +21,11 @@ import filetype
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pmm.assessment.common import Actor, now_or
+from pmm.access import Principal, require
+from pmm.assessment.common import now_or
 from pmm.assessment.cycles import check_kpi
-from pmm.assessment.submissions import can_see, check_editable, cycle_of
-from pmm.errors import PermissionDenied, PmmError
+from pmm.assessment.submissions import check_editable, cycle_of
+from pmm.errors import NotFound, PmmError
 from pmm.i18n import _
 from pmm.store.audit import entry, record
 from pmm.store.models import Evidence, EvidenceBlob, Submission
@@ -80,11 +81,11 @@ def safe_name(name: str) -> str:
     return name[:255] or "evidence"
 
 
-def add_evidence(session: Session, actor: Actor, sub: Submission, name: str, content: bytes,
+def add_evidence(session: Session, actor: Principal, sub: Submission, name: str, content: bytes,
                  *, kpi: str | None = None, now: dt.datetime | None = None) -> Evidence:
     """Attach a file (the member's NCP, while the submission can be edited)."""
     now = now_or(now)
-    cycle = check_editable(session, actor, sub, now, _("attach evidence"))
+    cycle = check_editable(session, actor, sub, now, "add_evidence")
     name = safe_name(name)
     if not content:
         raise PmmError(_("{name}: the file is empty").format(name=name))
@@ -107,20 +108,20 @@ def add_evidence(session: Session, actor: Actor, sub: Submission, name: str, con
     return ev
 
 
-def list_evidence(session: Session, sub: Submission) -> list[Evidence]:
+def list_evidence(session: Session, actor: Principal, sub: Submission) -> list[Evidence]:
+    """The submission's evidence files (for those who may read the submission in full)."""
+    require(actor, "read_submission", member=sub.member, year=cycle_of(session, sub).year)
     return list(session.scalars(select(Evidence).where(Evidence.submission_id == sub.id)
                                 .order_by(Evidence.id)).all())
 
 
-def get_evidence(session: Session, sub: Submission, evidence_id: int,
-                 actor: Actor | None = None) -> tuple[Evidence, bytes]:
-    """An evidence record and its bytes (with `actor`, only if they may see the submission)."""
-    if actor is not None and not can_see(session, actor, sub):
-        raise PermissionDenied(_("{user} may not read {member}'s evidence").format(
-            user=actor.username, member=sub.member))
+def get_evidence(session: Session, actor: Principal, sub: Submission,
+                 evidence_id: int) -> tuple[Evidence, bytes]:
+    """An evidence record and its bytes, for those who may read the submission in full."""
+    require(actor, "read_submission", member=sub.member, year=cycle_of(session, sub).year)
     ev = session.get(Evidence, evidence_id)
     if ev is None or ev.submission_id != sub.id:
-        raise PmmError(_("no evidence #{id} in {member}'s submission to cycle {year}").format(
+        raise NotFound(_("no evidence #{id} in {member}'s submission to cycle {year}").format(
             id=evidence_id, member=sub.member, year=cycle_of(session, sub).year))
     blob = session.get(EvidenceBlob, ev.sha256)
     assert blob is not None  # a foreign key guarantees it

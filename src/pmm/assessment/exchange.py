@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from pmm.assessment.common import Actor, format_breakdown, now_or
+from pmm.access import Principal
+from pmm.assessment.common import format_breakdown, now_or
 from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.assessment.submissions import (
     ItemChange,
@@ -315,7 +316,7 @@ class ImportResult:
     changes: int
 
 
-def import_file(session: Session, actor: Actor, year: int, member: str, path: Path, *,
+def import_file(session: Session, actor: Principal, year: int, member: str, path: Path, *,
                 expected_version: int | None = None, reason: str = "",
                 now: dt.datetime | None = None) -> ImportResult:
     """Validate a whole CSV or workbook, then write all of it or nothing (caller's transaction).
@@ -350,7 +351,7 @@ def import_file(session: Session, actor: Actor, year: int, member: str, path: Pa
                 "template, copy your values into it and import that.").format(
                 file=path, made=made_from, member=member, now=existing.version))
     sub = existing or start_submission(session, actor, year, member, now=now)
-    check_editable(session, actor, sub, now, _("import data"))
+    check_editable(session, actor, sub, now, "edit")
     plan = plan_changes(session, sub, fw, year, parsed.items, parsed.kpis, parsed.locate)
     errors = parsed.errors + plan.errors
     if errors:

@@ -8,11 +8,12 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pmm.assessment.common import Actor, now_or, require
+from pmm.access import Principal, require
+from pmm.assessment.common import now_or
 from pmm.assessment.cycles import check_kpi
 from pmm.assessment.submissions import bump_version, cycle_of, new_revision
-from pmm.assessment.workflow import _move, open_review
-from pmm.errors import PermissionDenied, PmmError
+from pmm.assessment.workflow import move, open_review
+from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.store.audit import entry, record
 from pmm.store.models import Finding, Review, ReviewAssignment, Submission, User
@@ -24,10 +25,10 @@ def reviewers(session: Session, sub: Submission) -> list[str]:
                                 .order_by(ReviewAssignment.id)).all())
 
 
-def assign(session: Session, actor: Actor, sub: Submission, reviewer: str, *,
+def assign(session: Session, actor: Principal, sub: Submission, reviewer: str, *,
            now: dt.datetime | None = None) -> None:
     """Assign a peer reviewer to a submission whose member asked for a review (Secretariat)."""
-    require(actor, _("assign a peer reviewer"), "secretariat")
+    require(actor, "assign_reviewer", member=sub.member, year=cycle_of(session, sub).year)
     if not sub.review_requested:
         raise PmmError(_("{member} has not asked for a peer review of this submission").format(
             member=sub.member))
@@ -46,21 +47,16 @@ def assign(session: Session, actor: Actor, sub: Submission, reviewer: str, *,
     session.flush()
 
 
-def _require_reviewer(session: Session, actor: Actor, sub: Submission, action: str) -> None:
-    require(actor, action, "peer_reviewer")
-    if actor.username not in reviewers(session, sub):
-        raise PermissionDenied(_("{user} is not assigned to review {member}'s submission")
-                               .format(user=actor.username, member=sub.member))
+def _require_reviewer(session: Session, actor: Principal, sub: Submission, action: str) -> None:
+    require(actor, action, member=sub.member, year=cycle_of(session, sub).year)
 
 
-def start(session: Session, actor: Actor, sub: Submission, *,
+def start(session: Session, actor: Principal, sub: Submission, *,
           expected_version: int | None = None, now: dt.datetime | None = None) -> Review:
     """Begin a review round of the current revision."""
     now = now_or(now)
-    _require_reviewer(session, actor, sub, _("start a peer review"))
-    _move(session, actor, sub, "start_review", "in_review",
-          allowed=("review_requested", "resubmitted"), expected_version=expected_version,
-          now=now)
+    _require_reviewer(session, actor, sub, "start_review")
+    move(session, actor, sub, "start_review", expected_version=expected_version, now=now)
     review = Review(submission_id=sub.id, revision=sub.revision, reviewer=actor.username,
                     started_at=now, summary="")
     session.add(review)
@@ -76,10 +72,10 @@ def _open(session: Session, sub: Submission) -> Review:
     return review
 
 
-def add_finding(session: Session, actor: Actor, sub: Submission, text: str, *,
+def add_finding(session: Session, actor: Principal, sub: Submission, text: str, *,
                 kpi: str | None = None, now: dt.datetime | None = None) -> Finding:
     now = now_or(now)
-    _require_reviewer(session, actor, sub, _("record a review finding"))
+    _require_reviewer(session, actor, sub, "add_finding")
     review = _open(session, sub)
     cycle = cycle_of(session, sub)
     check_kpi(cycle, kpi)
@@ -94,25 +90,25 @@ def add_finding(session: Session, actor: Actor, sub: Submission, text: str, *,
     return finding
 
 
-def request_changes(session: Session, actor: Actor, sub: Submission, reason: str, *,
+def request_changes(session: Session, actor: Principal, sub: Submission, reason: str, *,
                     expected_version: int | None = None, now: dt.datetime | None = None) -> None:
     """Close the round asking for changes; the member edits a new revision and resubmits."""
     now = now_or(now)
-    _require_reviewer(session, actor, sub, _("request changes"))
+    _require_reviewer(session, actor, sub, "request_changes")
     if not reason.strip():
         raise PmmError(_("requesting changes needs a reason (--reason): what should change"))
     review = _open(session, sub)
     review.completed_at, review.outcome, review.summary = now, "changes_requested", reason
     new_revision(session, sub)
-    _move(session, actor, sub, "request_changes", "changes_requested", allowed=("in_review",),
-          reason=reason, expected_version=expected_version, now=now, revision=sub.revision)
+    move(session, actor, sub, "request_changes", reason=reason,
+         expected_version=expected_version, now=now, revision=sub.revision)
 
 
-def complete(session: Session, actor: Actor, sub: Submission, summary: str = "", *,
+def complete(session: Session, actor: Principal, sub: Submission, summary: str = "", *,
              expected_version: int | None = None, now: dt.datetime | None = None) -> None:
     """Close the round as accepted; the Secretariat can then validate."""
     now = now_or(now)
-    _require_reviewer(session, actor, sub, _("complete a peer review"))
+    _require_reviewer(session, actor, sub, "complete_review")
     review = _open(session, sub)
     review.completed_at, review.outcome, review.summary = now, "accepted", summary
     year = cycle_of(session, sub).year

@@ -20,16 +20,11 @@ from sqlalchemy import and_, bindparam, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pmm.assessment.common import (
-    KPI_STATUSES,
-    Actor,
-    item_key,
-    now_or,
-    require,
-)
+from pmm.access import EDITABLE, Principal, require
+from pmm.assessment.common import KPI_STATUSES, item_key, now_or
 from pmm.assessment.cycles import accepting, check_kpi, framework_of, get_cycle
 from pmm.assessment.validation import VALUE_COLUMNS, check_values, empty_values
-from pmm.errors import ConflictError, PermissionDenied, PmmError
+from pmm.errors import ConflictError, NotFound, PmmError
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
 from pmm.i18n import _
 from pmm.store.audit import entry, record
@@ -39,12 +34,10 @@ from pmm.store.models import (
     Explanation,
     ItemValue,
     KpiStatus,
-    ReviewAssignment,
     Submission,
 )
 from pmm.store.users import check_member
 
-EDITABLE = ("draft", "changes_requested")
 Key = tuple[str, int, str]
 
 
@@ -108,13 +101,13 @@ def get_submission(session: Session, year: int, member: str) -> Submission:
     member = check_member(member)
     found = find_submission(session, cycle, member)
     if found is None:
-        raise PmmError(_("{member} has no submission to cycle {year} yet: it starts with the "
+        raise NotFound(_("{member} has no submission to cycle {year} yet: it starts with the "
                          "first data saved (e.g. `pmm submission import`).").format(
             member=member, year=year))
     return found
 
 
-def start_submission(session: Session, actor: Actor, year: int, member: str, *,
+def start_submission(session: Session, actor: Principal, year: int, member: str, *,
                      now: dt.datetime | None = None) -> Submission:
     """The member's submission to the cycle, created as a draft if it does not exist yet."""
     cycle = get_cycle(session, year)
@@ -122,7 +115,7 @@ def start_submission(session: Session, actor: Actor, year: int, member: str, *,
     found = find_submission(session, cycle, member)
     if found is not None:
         return found
-    require(actor, _("start a submission"), "ncp", member=member)
+    require(actor, "start_submission", member=member)
     now = now_or(now)
     why = accepting(cycle, now)
     if why:
@@ -308,10 +301,11 @@ def _same(a: float | None, b: float | None) -> bool:
     return a == b if a is not None and b is not None else a is None and b is None
 
 
-def check_editable(session: Session, actor: Actor, sub: Submission, now: dt.datetime,
-                   action: str) -> Cycle:
-    require(actor, action, "ncp", member=sub.member)
+def check_editable(session: Session, actor: Principal, sub: Submission, now: dt.datetime,
+                   action: str = "edit") -> Cycle:
+    """The submission's cycle, if `actor` may take the editing `action` on it now."""
     cycle = cycle_of(session, sub)
+    require(actor, action, member=sub.member, year=cycle.year)
     if sub.state not in EDITABLE:
         raise PmmError(_("{member}'s submission to cycle {year} is {state}: it can be edited "
                          "only as a draft or when changes are requested (the Secretariat can "
@@ -343,7 +337,7 @@ def bump_version(session: Session, sub: Submission, expected: int | None, now: d
     session.refresh(sub)
 
 
-def commit_plan(session: Session, actor: Actor, sub: Submission, plan: Plan, *,
+def commit_plan(session: Session, actor: Principal, sub: Submission, plan: Plan, *,
                 expected_version: int | None = None, reason: str = "",
                 now: dt.datetime | None = None) -> int:
     """Write a checked plan in the current transaction; returns the number of changes."""
@@ -375,13 +369,13 @@ def commit_plan(session: Session, actor: Actor, sub: Submission, plan: Plan, *,
     return plan.changes
 
 
-def apply_changes(session: Session, actor: Actor, sub: Submission, items: list[ItemChange],
+def apply_changes(session: Session, actor: Principal, sub: Submission, items: list[ItemChange],
                   kpis: list[KpiChange] | None = None, *, expected_version: int | None = None,
                   reason: str = "", locate: Locate | None = None,
                   now: dt.datetime | None = None) -> int:
     """Check, then write, a batch of changes (all or nothing); returns the number of changes."""
     now = now_or(now)
-    cycle = check_editable(session, actor, sub, now, _("edit the submission"))
+    cycle = check_editable(session, actor, sub, now, "edit")
     plan = plan_changes(session, sub, framework_of(cycle), cycle.year, items, kpis or [], locate)
     return commit_plan(session, actor, sub, plan, expected_version=expected_version,
                        reason=reason, now=now)
@@ -400,11 +394,11 @@ def new_revision(session: Session, sub: Submission) -> None:
     sub.revision = new
 
 
-def explain(session: Session, actor: Actor, sub: Submission, warning: str, text: str, *,
+def explain(session: Session, actor: Principal, sub: Submission, warning: str, text: str, *,
             expected_version: int | None = None, now: dt.datetime | None = None) -> None:
     """Attach (or replace) the explanation of a warning, named by its id (see `Issue.id`)."""
     now = now_or(now)
-    cycle = check_editable(session, actor, sub, now, _("explain a warning"))
+    cycle = check_editable(session, actor, sub, now, "explain")
     text = text.strip()
     if not text:
         raise PmmError(_("an explanation cannot be empty"))
@@ -423,30 +417,24 @@ def explain(session: Session, actor: Actor, sub: Submission, warning: str, text:
     session.flush()
 
 
-def can_see(session: Session, actor: Actor, sub: Submission) -> bool:
-    """Whether the actor may read this submission in full (its own member, the Secretariat, or
-    an assigned peer reviewer)."""
-    if actor.role == "secretariat":
-        return True
-    if actor.role in ("ncp", "viewer"):
-        return actor.member == sub.member
-    if actor.role == "peer_reviewer":
-        return session.scalar(select(ReviewAssignment.id).where(
-            ReviewAssignment.submission_id == sub.id,
-            ReviewAssignment.reviewer == actor.username)) is not None
-    return False
+def readable_submission(session: Session, actor: Principal, year: int,
+                        member: str) -> Submission:
+    """The member's submission to cycle `year`, if `actor` may read it in full (its own
+    member's users, the Secretariat, or an assigned peer reviewer); refused before anything
+    is looked up, so a refusal does not tell whether the submission exists."""
+    member = check_member(member)
+    require(actor, "read_submission", member=member, year=year)
+    return get_submission(session, year, member)
 
 
-def comment(session: Session, actor: Actor, sub: Submission, text: str, *,
+def comment(session: Session, actor: Principal, sub: Submission, text: str, *,
             kpi: str | None = None, now: dt.datetime | None = None) -> Comment:
     """Add a comment (members' NCPs and viewers, the Secretariat, assigned peer reviewers)."""
-    if not can_see(session, actor, sub):
-        raise PermissionDenied(_("{user} ({role}) may not comment on {member}'s submission")
-                               .format(user=actor.username, role=actor.role, member=sub.member))
+    cycle = cycle_of(session, sub)
+    require(actor, "comment", member=sub.member, year=cycle.year)
     text = text.strip()
     if not text:
         raise PmmError(_("a comment cannot be empty"))
-    cycle = cycle_of(session, sub)
     check_kpi(cycle, kpi)
     now = now_or(now)
     note = Comment(submission_id=sub.id, kpi=kpi, author=actor.username, text=text, at=now)

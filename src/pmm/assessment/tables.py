@@ -41,13 +41,19 @@ class CycleTables:
     submissions: pd.DataFrame
 
 
-def cycle_values(session: Session, year: int) -> pd.DataFrame:
+def _in_states(states: tuple[str, ...] | None):  # type: ignore[no-untyped-def]
+    return Submission.state.in_(states) if states is not None else True
+
+
+def cycle_values(session: Session, year: int, states: tuple[str, ...] | None = None
+                 ) -> pd.DataFrame:
+    """The values of the cycle's submissions (only those in `states`, if given)."""
     cycle = get_cycle(session, year)
     query = (select(Submission.member, ItemValue.data_item, ItemValue.year, ItemValue.breakdown,
                     ItemValue.value, ItemValue.status)
              .join(Submission, and_(Submission.id == ItemValue.submission_id,
                                     Submission.revision == ItemValue.revision))
-             .where(Submission.cycle_id == cycle.id)
+             .where(Submission.cycle_id == cycle.id, _in_states(states))
              .order_by(Submission.member, ItemValue.data_item, ItemValue.year,
                        ItemValue.breakdown))
     frame = pd.DataFrame(session.execute(query).all(), columns=VALUES)
@@ -64,11 +70,13 @@ def cycle_submissions(session: Session, year: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUBMISSIONS)
 
 
-def cycle_kpis(session: Session, year: int) -> pd.DataFrame:
+def cycle_kpis(session: Session, year: int, states: tuple[str, ...] | None = None
+               ) -> pd.DataFrame:
+    """Every KPI's status and disclosure per submission (only those in `states`, if given)."""
     cycle = get_cycle(session, year)
     fw = framework_of(cycle)
     members = pd.DataFrame({"member": session.scalars(
-        select(Submission.member).where(Submission.cycle_id == cycle.id)
+        select(Submission.member).where(Submission.cycle_id == cycle.id, _in_states(states))
         .order_by(Submission.member)).all()})
     defaults = pd.DataFrame({"kpi": [k.code for k in fw.kpis],
                              "default_disclosure": [k.disclosure for k in fw.kpis],
@@ -79,7 +87,7 @@ def cycle_kpis(session: Session, year: int) -> pd.DataFrame:
                KpiStatus.note)
         .join(Submission, and_(Submission.id == KpiStatus.submission_id,
                                Submission.revision == KpiStatus.revision))
-        .where(Submission.cycle_id == cycle.id)).all(), columns=KPIS)
+        .where(Submission.cycle_id == cycle.id, _in_states(states))).all(), columns=KPIS)
     out = grid.merge(stored, on=["member", "kpi"], how="left")
     out["status"] = out["status"].fillna("reported")
     out["disclosure"] = out["disclosure"].fillna(out["default_disclosure"])

@@ -5,22 +5,11 @@
 
 The bracket happens only when the member asks for a peer review. The Secretariat can reopen a
 submission at any later state except changes_requested (already editable), with a reason; it
-goes back to draft as a new revision. Each transition checks the actor's role, bumps the
-submission's version (so a stale transition fails) and is written to the audit trail with the
-old and new state.
-
-| action | from | to | who |
-|---|---|---|---|
-| submit | draft | submitted | the member's NCP |
-| request_review | submitted | review_requested | the member's NCP |
-| assign (review.py) | review_requested and later | (unchanged) | Secretariat |
-| start_review | review_requested, resubmitted | in_review | an assigned peer reviewer |
-| request_changes | in_review | changes_requested | the reviewer |
-| complete_review | in_review | (unchanged; the round is closed as accepted) | the reviewer |
-| resubmit | changes_requested | resubmitted | the member's NCP |
-| validate | submitted, resubmitted, in_review once reviewed | validated | Secretariat |
-| publish | validated | published | Secretariat |
-| reopen | any but draft and changes_requested | draft | Secretariat (reason required) |
+goes back to draft as a new revision. Who may take each step, from which states and to which
+state, is the table `pmm.access.WORKFLOW` (docs/secretariat-guide.md prints it); each step here
+asks the policy, bumps the submission's version (so a stale step fails) and writes the audit
+trail with the old and new state. Validation also waits for an accepted review when one is in
+progress.
 """
 
 from __future__ import annotations
@@ -32,10 +21,18 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pmm.assessment.common import Actor, now_or, require
+from pmm.access import (
+    DISCLOSURE_LEVELS,
+    RANK,
+    RULES,
+    VALIDATED_STATES,
+    Principal,
+    require,
+    visible,
+)
+from pmm.assessment.common import now_or
 from pmm.assessment.cycles import accepting, framework_of
 from pmm.assessment.submissions import (
-    EDITABLE,
     bump_version,
     current_values,
     cycle_of,
@@ -58,9 +55,6 @@ from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.store.audit import entry, record
 from pmm.store.models import Review, Submission
-
-STATES = ("draft", "submitted", "review_requested", "in_review", "changes_requested",
-          "resubmitted", "validated", "published")
 
 
 @dataclass
@@ -85,11 +79,34 @@ class Report:
         return lines
 
 
-def peer_values(session: Session, sub: Submission) -> pd.DataFrame:
-    """The current values of the cycle's submissions (for outlier warnings)."""
-    from pmm.assessment.tables import cycle_values
+def peer_values(session: Session, sub: Submission, actor: Principal) -> pd.DataFrame:
+    """The values of other members' submissions that `actor` may know, for outlier warnings.
 
-    return cycle_values(session, cycle_of(session, sub).year)
+    A data item takes the most restrictive disclosure of the member's KPIs that use it, and only
+    values `actor` may see pass (`pmm.access.visible`): a member compares itself with validated
+    values disclosed to its audience, never with other members' drafts or restricted values.
+    """
+    from pmm.assessment.tables import cycle_kpis, cycle_values
+
+    cycle = cycle_of(session, sub)
+    # other members' values are visible only once validated: read only those (fast), unless
+    # `actor` sees everything
+    states = None if actor.sees_all else VALIDATED_STATES
+    values = cycle_values(session, cycle.year, states)
+    values = values[values["member"] != sub.member]
+    if actor.sees_all or values.empty:
+        return values
+    fw = framework_of(cycle)
+    uses = pd.DataFrame([(k.code, item) for k in fw.kpis for item in k.data_items],
+                        columns=["kpi", "data_item"])
+    levels = cycle_kpis(session, cycle.year, states).merge(uses, on="kpi")
+    levels["rank"] = levels["disclosure"].map(RANK)
+    item_level = levels.groupby(["member", "data_item"], as_index=False)["rank"].max()
+    item_level["disclosure"] = item_level["rank"].map(dict(enumerate(DISCLOSURE_LEVELS)))
+    rows = values.merge(item_level[["member", "data_item", "disclosure"]],
+                        on=["member", "data_item"], how="left")
+    rows["disclosure"] = rows["disclosure"].fillna("restricted")
+    return values[visible(actor, rows.assign(validated=True), cycle=cycle.year)]
 
 
 def _current(session: Session, sub: Submission
@@ -107,79 +124,84 @@ def errors(session: Session, sub: Submission) -> list[Issue]:
     return check_values(fw, year, values) + check_required(fw, year, values, kpis)
 
 
-def report(session: Session, sub: Submission, *, peers: pd.DataFrame | None = None,
+def report(session: Session, sub: Submission, actor: Principal, *,
+           peers: pd.DataFrame | None = None,
            thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Report:
-    """Run every rule on the submission's current revision."""
+    """Run every rule on the submission's current revision, as `actor` may see it: outliers
+    are judged against the values `actor` may know (`peer_values`)."""
+    require(actor, "read_submission", member=sub.member, year=cycle_of(session, sub).year)
     fw, year, values, kpis = _current(session, sub)
     if peers is None:
-        peers = peer_values(session, sub)
+        peers = peer_values(session, sub, actor)
     found = check_values(fw, year, values) + check_required(fw, year, values, kpis)
     warnings = check_plausibility(fw, year, values, peers, thresholds)
     return Report(found, warnings, explanations(session, sub),
                   completeness(fw, year, values, kpis))
 
 
-def _move(session: Session, actor: Actor, sub: Submission, action: str, to: str, *,
-          allowed: tuple[str, ...], reason: str = "", expected_version: int | None,
-          now: dt.datetime, **values: object) -> None:
+def move(session: Session, actor: Principal, sub: Submission, action: str, *,
+         reason: str = "", expected_version: int | None, now: dt.datetime,
+         **values: object) -> None:
+    """Take the workflow step `action` of `pmm.access.WORKFLOW` (the policy decides)."""
+    rule = RULES[action]
     year = cycle_of(session, sub).year
-    if sub.state not in allowed:
-        raise PmmError(_("{member}'s submission to cycle {year} is {state}: {action} needs it "
-                         "to be {allowed}.").format(member=sub.member, year=year,
-                                                    state=sub.state, action=action,
-                                                    allowed=_(" or ").join(allowed)))
+    require(actor, action, member=sub.member, year=year, state=sub.state)
     before = sub.state
+    to = rule.to_state or before
     bump_version(session, sub, expected_version, now, state=to, **values)
-    record(session, [entry(actor.username, f"workflow.{action}", "submission", key=sub.member,
+    record(session, [entry(actor.username, rule.records, "submission", key=sub.member,
                            field="state", old=before, new=to, reason=reason, cycle=year,
                            member=sub.member, at=now)])
 
 
-def _check_submittable(session: Session, sub: Submission, now: dt.datetime,
+def _check_submittable(session: Session, actor: Principal, sub: Submission, now: dt.datetime,
                        peers: pd.DataFrame | None) -> None:
     cycle = cycle_of(session, sub)
     why = accepting(cycle, now)
     if why:
         raise PmmError(_("{member} cannot submit: {why}").format(member=sub.member, why=why))
-    found = report(session, sub, peers=peers)
+    found = report(session, sub, actor, peers=peers)
     if found.blocking:
         raise PmmError(_("{member}'s submission to cycle {year} cannot be submitted:").format(
             member=sub.member, year=cycle.year), *found.blocking)
 
 
-def submit(session: Session, actor: Actor, sub: Submission, *, request_review: bool = False,
-           expected_version: int | None = None, peers: pd.DataFrame | None = None,
-           now: dt.datetime | None = None) -> None:
+def _may(session: Session, actor: Principal, sub: Submission, action: str) -> None:
+    """Refuse early, before any check, a principal whose role or member rules `action` out."""
+    require(actor, action, member=sub.member, year=cycle_of(session, sub).year)
+
+
+def submit(session: Session, actor: Principal, sub: Submission, *,
+           request_review: bool = False, expected_version: int | None = None,
+           peers: pd.DataFrame | None = None, now: dt.datetime | None = None) -> None:
     """Submit a draft (refused while errors or unexplained warnings remain)."""
     now = now_or(now)
-    require(actor, _("submit"), "ncp", member=sub.member)
+    _may(session, actor, sub, "submit")
     if sub.state == "draft":
-        _check_submittable(session, sub, now, peers)
-    _move(session, actor, sub, "submit", "submitted", allowed=("draft",),
-          expected_version=expected_version, now=now, sealed_revision=sub.revision)
+        _check_submittable(session, actor, sub, now, peers)
+    move(session, actor, sub, "submit", expected_version=expected_version, now=now,
+         sealed_revision=sub.revision)
     if request_review:
         request_peer_review(session, actor, sub, now=now)
 
 
-def request_peer_review(session: Session, actor: Actor, sub: Submission, *,
+def request_peer_review(session: Session, actor: Principal, sub: Submission, *,
                         expected_version: int | None = None,
                         now: dt.datetime | None = None) -> None:
-    now = now_or(now)
-    require(actor, _("request a peer review"), "ncp", member=sub.member)
-    _move(session, actor, sub, "request_review", "review_requested", allowed=("submitted",),
-          expected_version=expected_version, now=now, review_requested=True)
+    move(session, actor, sub, "request_review", expected_version=expected_version,
+         now=now_or(now), review_requested=True)
 
 
-def resubmit(session: Session, actor: Actor, sub: Submission, *,
+def resubmit(session: Session, actor: Principal, sub: Submission, *,
              expected_version: int | None = None, peers: pd.DataFrame | None = None,
              now: dt.datetime | None = None) -> None:
     """Submit again after the reviewer asked for changes."""
     now = now_or(now)
-    require(actor, _("resubmit"), "ncp", member=sub.member)
+    _may(session, actor, sub, "resubmit")
     if sub.state == "changes_requested":
-        _check_submittable(session, sub, now, peers)
-    _move(session, actor, sub, "resubmit", "resubmitted", allowed=("changes_requested",),
-          expected_version=expected_version, now=now, sealed_revision=sub.revision)
+        _check_submittable(session, actor, sub, now, peers)
+    move(session, actor, sub, "resubmit", expected_version=expected_version, now=now,
+         sealed_revision=sub.revision)
 
 
 def open_review(session: Session, sub: Submission) -> Review | None:
@@ -193,11 +215,11 @@ def last_review(session: Session, sub: Submission) -> Review | None:
                           .order_by(Review.id.desc()))
 
 
-def validate(session: Session, actor: Actor, sub: Submission, *, reason: str = "",
+def validate(session: Session, actor: Principal, sub: Submission, *, reason: str = "",
              expected_version: int | None = None, now: dt.datetime | None = None) -> None:
     """The Secretariat accepts the submission's data."""
     now = now_or(now)
-    require(actor, _("validate a submission"), "secretariat")
+    _may(session, actor, sub, "validate")
     if sub.state == "in_review":
         review = last_review(session, sub)
         if review is None or review.completed_at is None or review.outcome != "accepted":
@@ -208,31 +230,27 @@ def validate(session: Session, actor: Actor, sub: Submission, *, reason: str = "
     if found:
         raise PmmError(_("{member}'s submission has errors and cannot be validated:").format(
             member=sub.member), *[f"{i.where}: {i.message}" for i in found])
-    _move(session, actor, sub, "validate", "validated",
-          allowed=("submitted", "resubmitted", "in_review"), reason=reason,
-          expected_version=expected_version, now=now)
+    move(session, actor, sub, "validate", reason=reason, expected_version=expected_version,
+         now=now)
 
 
-def publish(session: Session, actor: Actor, sub: Submission, *,
+def publish(session: Session, actor: Principal, sub: Submission, *,
             expected_version: int | None = None, now: dt.datetime | None = None) -> None:
-    now = now_or(now)
-    require(actor, _("publish a submission"), "secretariat")
-    _move(session, actor, sub, "publish", "published", allowed=("validated",),
-          expected_version=expected_version, now=now)
+    move(session, actor, sub, "publish", expected_version=expected_version, now=now_or(now))
 
 
-def reopen(session: Session, actor: Actor, sub: Submission, reason: str, *,
+def reopen(session: Session, actor: Principal, sub: Submission, reason: str, *,
            expected_version: int | None = None, now: dt.datetime | None = None) -> None:
     """Send a submission back to draft (as a new revision); the reason is recorded."""
     now = now_or(now)
-    require(actor, _("reopen a submission"), "secretariat")
+    _may(session, actor, sub, "reopen")
     if not reason.strip():
-        raise PmmError(_("reopening needs a reason (--reason)"))
-    allowed = tuple(s for s in STATES if s not in EDITABLE)
+        raise PmmError(_("reopening needs a reason"))
+    require(actor, "reopen", member=sub.member, year=cycle_of(session, sub).year,
+            state=sub.state)
     review = open_review(session, sub)
     if review is not None:
         review.completed_at, review.outcome = now, "withdrawn"
     new_revision(session, sub)
-    _move(session, actor, sub, "reopen", "draft", allowed=allowed, reason=reason,
-          expected_version=expected_version, now=now, revision=sub.revision,
-          review_requested=False)
+    move(session, actor, sub, "reopen", reason=reason, expected_version=expected_version,
+         now=now, revision=sub.revision, review_requested=False)

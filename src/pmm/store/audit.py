@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from pmm.access import Principal, may_read_audit
 from pmm.store.models import AuditEntry
 
 
@@ -48,9 +49,11 @@ def record(session: Session, entries: list[dict[str, Any]]) -> None:
         session.execute(insert(AuditEntry), entries)
 
 
-def trail(session: Session, *, cycle: int | None = None, member: str | None = None,
-          actor: str | None = None, limit: int | None = None) -> list[AuditEntry]:
-    """Entries in the order they were made, filtered; `limit` keeps the newest ones."""
+def trail(session: Session, who: Principal, *, cycle: int | None = None,
+          member: str | None = None, actor: str | None = None,
+          limit: int | None = None) -> list[AuditEntry]:
+    """The entries `who` may read (`pmm.access.may_read_audit`), in the order they were made,
+    filtered; `limit` keeps the newest ones."""
     query = select(AuditEntry)
     if cycle is not None:
         query = query.where(AuditEntry.cycle == cycle)
@@ -58,7 +61,6 @@ def trail(session: Session, *, cycle: int | None = None, member: str | None = No
         query = query.where(AuditEntry.member == member.upper())
     if actor is not None:
         query = query.where(AuditEntry.actor == actor)
-    if limit is not None:
-        rows = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)).all()
-        return list(reversed(rows))
-    return list(session.scalars(query.order_by(AuditEntry.id)).all())
+    rows = [r for r in session.scalars(query.order_by(AuditEntry.id))
+            if may_read_audit(who, r.member, r.cycle, r.entity)]
+    return rows[-limit:] if limit is not None and limit > 0 else ([] if limit else rows)

@@ -3,32 +3,47 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pmm.access import Principal, require
 from pmm.cells import neutralise
-from pmm.errors import PmmError
+from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import _
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DatabaseUrl = Annotated[str | None, typer.Option(
     "--database-url", envvar="PMM_DATABASE_URL", show_envvar=True,
     help=_("Database: sqlite:///FILE (default sqlite:///pmm.db) or postgresql://user@host/db."))]
 
+As = Annotated[str | None, typer.Option(
+    "--as", envvar="PMM_USER", show_envvar=True,
+    help=_("The user you act as: what you may read and do is that user's, and it is recorded "
+           "in the audit trail."))]
+
+
+def acting(session: Session, username: str | None) -> Principal:
+    """The principal of `--as USER`: a stored, active user (refused without one)."""
+    from pmm.store.users import principal_for
+
+    if not username:
+        raise PermissionDenied(_("Name the user you act as: --as USER (or set PMM_USER). What "
+                                 "you may read and do is that user's, and it is recorded; "
+                                 "`pmm user list` shows the users."))
+    try:
+        return principal_for(session, username)
+    except PmmError as exc:
+        raise type(exc)(*(f"--as {username}: {line}" for line in exc.lines)) from None
+
+
 db_app = typer.Typer(help=_("The database: create or upgrade its schema, back up, restore."),
                      no_args_is_help=True)
 user_app = typer.Typer(help=_("Users and roles."), no_args_is_help=True)
-
-
-def admin_actor() -> str:
-    """Who did an administrator operation run from the shell (no platform user involved)."""
-    try:
-        return f"admin:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "admin"
 
 
 @db_app.command("upgrade", help=_(
@@ -76,11 +91,13 @@ def read_password(from_stdin: bool) -> str:
     return typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
 
 
-@user_app.command("add", help=_("Add a user (the password is never given as an argument)."))
+@user_app.command("add", help=_(
+    "Add a user (an administrator, --as ADMIN; the password is never given as an argument).\n\n"
+    "The first user of an empty database is an administrator added without --as."))
 def user_add(
     username: Annotated[str, typer.Argument(help=_("Sign-in name, e.g. ncp-fra."))],
-    role: Annotated[str, typer.Option("--role", help=_("ncp, viewer, peer_reviewer, secretariat "
-                                                       "or working_body."))],
+    role: Annotated[str, typer.Option("--role", help=_(
+        "secretariat, ncp, viewer, peer_reviewer, working_body or admin."))],
     member: Annotated[str | None, typer.Option("--member",
                                                help=_("ISO3 code (ncp, viewer)."))] = None,
     name: Annotated[str, typer.Option("--name", help=_("Full name."))] = "",
@@ -88,7 +105,7 @@ def user_add(
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help=_("Read the password from the first line of standard input "
                                    "(otherwise it is prompted for)."))] = False,
-    database_url: DatabaseUrl = None,
+    actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
     from pmm.store import users
     from pmm.store.engine import transaction
@@ -96,38 +113,59 @@ def user_add(
     if role not in users.ROLES:
         raise PmmError(_("role {role!r}: expected one of {roles}").format(
             role=role, roles=", ".join(users.ROLES)))
-    password = read_password(password_stdin)
     with transaction(database_url) as session:
+        who = _admin_or_first(session, actor, role)
+        password = read_password(password_stdin)
         user = users.add_user(session, username, role, password, member=member, name=name,
-                              email=email, actor=admin_actor())
+                              email=email, actor=who)
         typer.echo(_("Added user {name} ({role}{member}).").format(
             name=user.username, role=user.role,
             member=f", {user.member}" if user.member else ""))
 
 
-@user_app.command("list", help=_("List users: name, role, member, active."))
-def user_list(database_url: DatabaseUrl = None) -> None:
+def _admin_or_first(session: Session, actor: str | None, role: str) -> str:
+    """Who adds a user: an administrator, or nobody yet for the first (an administrator)."""
+    from sqlalchemy import func, select
+
+    from pmm.store.models import User
+
+    if actor is None and not session.scalar(select(func.count()).select_from(User)):
+        if role != "admin":
+            raise PmmError(_("The database has no users yet: the first user must be an "
+                             "administrator (--role admin), who then adds the others."))
+        return "bootstrap"
+    require(acting(session, actor), "manage_users")
+    return str(actor)
+
+
+@user_app.command("list", help=_("List users: name, role, member, active (administrator)."))
+def user_list(actor: As = None, database_url: DatabaseUrl = None) -> None:
     from sqlalchemy import select
 
     from pmm.store.engine import transaction
     from pmm.store.models import User
 
     with transaction(database_url) as session:
+        require(acting(session, actor), "manage_users")
         for user in session.scalars(select(User).order_by(User.username)):
             state = "" if user.active else "\t" + _("disabled")
             typer.echo(f"{user.username}\t{user.role}\t{user.member or '-'}\t{user.name}{state}")
 
 
-@user_app.command("passwd", help=_("Set a user's password."))
+@user_app.command("passwd", help=_(
+    "Set a user's password (your own, or anyone's as an administrator)."))
 def user_passwd(username: str,
                 password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
-                database_url: DatabaseUrl = None) -> None:
+                actor: As = None, database_url: DatabaseUrl = None) -> None:
     from pmm.store import users
     from pmm.store.engine import transaction
 
-    password = read_password(password_stdin)
     with transaction(database_url) as session:
-        users.set_password(session, username, password, actor=admin_actor())
+        who = acting(session, actor)
+        if who.username != username:
+            require(who, "manage_users")
+        password = read_password(password_stdin)
+        users.set_password(session, username, password, actor=who.username)
     typer.echo(_("Password of {name} changed.").format(name=username))
 
 
@@ -135,26 +173,33 @@ def user_passwd(username: str,
     "Disable a user (users are never deleted: the trail refers to them)."))
 def user_disable(username: str,
                  reason: Annotated[str, typer.Option("--reason", help=_("Why."))] = "",
-                 database_url: DatabaseUrl = None) -> None:
+                 actor: As = None, database_url: DatabaseUrl = None) -> None:
     from pmm.store import users
     from pmm.store.engine import transaction
 
     with transaction(database_url) as session:
-        users.set_active(session, username, False, actor=admin_actor(), reason=reason)
+        who = acting(session, actor)
+        require(who, "manage_users")
+        users.set_active(session, username, False, actor=who.username, reason=reason)
     typer.echo(_("User {name} disabled.").format(name=username))
 
 
 @user_app.command("enable", help=_("Enable a disabled user again."))
-def user_enable(username: str, database_url: DatabaseUrl = None) -> None:
+def user_enable(username: str, actor: As = None, database_url: DatabaseUrl = None) -> None:
     from pmm.store import users
     from pmm.store.engine import transaction
 
     with transaction(database_url) as session:
-        users.set_active(session, username, True, actor=admin_actor())
+        who = acting(session, actor)
+        require(who, "manage_users")
+        users.set_active(session, username, True, actor=who.username)
     typer.echo(_("User {name} enabled.").format(name=username))
 
 
-AUDIT_HELP = _("Show the audit trail: who changed what, when, old and new value, and why.")
+AUDIT_HELP = _("Show the audit trail: who changed what, when, old and new value, and why.\n\n"
+               "The Secretariat reads all of it; a member's users the entries about their "
+               "member; a peer reviewer those of its assigned submissions; the administrator "
+               "the entries about users.")
 AUDIT_COLUMNS = ("id", "at", "actor", "action", "cycle", "member", "entity", "key", "field", "old",
                  "new", "reason")
 
@@ -166,7 +211,7 @@ def audit(
     limit: Annotated[int | None, typer.Option("--limit",
                                               help=_("Only the newest N entries."))] = None,
     fmt: Annotated[str, typer.Option("--format", help=_("text or csv."))] = "text",
-    database_url: DatabaseUrl = None,
+    who: As = None, database_url: DatabaseUrl = None,
 ) -> None:
     """`pmm audit`, mounted by pmm.assessment.cli with AUDIT_HELP as its help."""
     from pmm.store import audit as audit_trail
@@ -175,7 +220,10 @@ def audit(
     if fmt not in ("text", "csv"):
         raise PmmError(_("--format {fmt!r}: expected text or csv").format(fmt=fmt))
     with transaction(database_url) as session:
-        rows = audit_trail.trail(session, cycle=cycle, member=member, actor=actor, limit=limit)
+        principal = acting(session, who)
+        require(principal, "read_audit")
+        rows = audit_trail.trail(session, principal, cycle=cycle, member=member, actor=actor,
+                                 limit=limit)
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\r\n")
         writer.writerow(AUDIT_COLUMNS)

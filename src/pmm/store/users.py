@@ -15,12 +15,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pmm.errors import PmmError
+from pmm.access import ROLES, Principal
+from pmm.errors import NotFound, PermissionDenied, PmmError
 from pmm.i18n import _
 from pmm.store.audit import entry, record, utcnow
-from pmm.store.models import User
+from pmm.store.models import Cycle, ReviewAssignment, Submission, User
 
-ROLES = ("ncp", "viewer", "peer_reviewer", "secretariat", "working_body")
 MEMBER_ROLES = ("ncp", "viewer")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 MIN_PASSWORD = 8
@@ -82,7 +82,7 @@ def add_user(session: Session, username: str, role: str, password: str | None = 
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise PmmError(_("no user {name!r}; add one with `pmm user add`").format(name=username))
+        raise NotFound(_("no user {name!r}").format(name=username))
     return user
 
 
@@ -118,3 +118,24 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def principal_for(session: Session, username: str | None) -> Principal:
+    """The active stored user `username` as a principal, with its review assignments."""
+    if not username:
+        raise PermissionDenied(_("Say who you are: name a user (see `pmm user list`); every "
+                                 "read and change is made as a user and recorded."))
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(_("no user {name!r}").format(name=username))
+    if not user.active:
+        raise PermissionDenied(_("user {name!r} is disabled").format(name=username))
+    assigned: frozenset[tuple[int, str]] = frozenset()
+    if user.role == "peer_reviewer":
+        rows = session.execute(
+            select(Cycle.year, Submission.member)
+            .join(Submission, Submission.cycle_id == Cycle.id)
+            .join(ReviewAssignment, ReviewAssignment.submission_id == Submission.id)
+            .where(ReviewAssignment.reviewer == user.username)).all()
+        assigned = frozenset((int(y), str(m)) for y, m in rows)
+    return Principal(user.username, user.role, user.member, assigned)
