@@ -353,6 +353,7 @@ def submission_check(cycle: CycleYear, member: Member, actor: As = None,
     "State, revision, version, comments, evidence and reviews of a submission."))
 def submission_show(cycle: CycleYear, member: Member, actor: As = None,
                     database_url: DatabaseUrl = None) -> None:
+    from pmm.access import action_label, actions_now
     from pmm.assessment.evidence import list_evidence
     from pmm.assessment.review import findings, reviewers
     from pmm.assessment.submissions import comments, current_values, readable_submission
@@ -368,6 +369,9 @@ def submission_show(cycle: CycleYear, member: Member, actor: As = None,
     typer.echo(_("{member}, cycle {year}: {state} (revision {rev}, version {ver}); {n} values")
                .format(member=sub.member, year=cycle, state=sub.state, rev=sub.revision,
                        ver=sub.version, n=int(values["value"].notna().sum())))
+    actions = actions_now(who, cycle, sub.member, sub.state)
+    typer.echo(_("What {user} may do now: {actions}").format(
+        user=who.username, actions=", ".join(action_label(a) for a in actions) or _("nothing")))
     if sub.review_requested:
         typer.echo(_("Peer review requested; reviewers: {names}").format(
             names=", ".join(assigned) or _("none assigned yet")))
