@@ -89,7 +89,7 @@ def test_password_prompt(url: str, monkeypatch) -> None:
 
 @pytest.mark.parametrize(("args", "message"), [
     (("a", "--role", "ncp"), "user name 'a'"),
-    (("ncp-x", "--role", "ncp"), "needs --member"),
+    (("ncp-x", "--role", "ncp"), "needs a member"),
     (("ncp-x", "--role", "ncp", "--member", "ZZZ"), "Unknown WCO Member code 'ZZZ'"),
     (("sec-x", "--role", "secretariat", "--member", "FRA"), "not tied to a member"),
     (("boss", "--role", "owner"), "role 'owner'"),

@@ -37,7 +37,7 @@ def framework_of(cycle: Cycle) -> Framework:
 def check_kpi(cycle: Cycle, kpi: str | None) -> None:
     """Refuse a `--kpi` that is not a KPI of the cycle's framework (None: no KPI named)."""
     if kpi is not None and kpi not in {k.code for k in framework_of(cycle).kpis}:
-        raise PmmError(_("--kpi {value!r} is not a KPI of framework {fw}").format(
+        raise PmmError(_("{value!r} is not a KPI of framework {fw}").format(
             value=kpi, fw=cycle.framework_id))
 
 
@@ -108,7 +108,7 @@ def set_state(session: Session, actor: Principal, year: int, state: str, *, reas
         raise PmmError(_("cycle {year} is {state}: it cannot become {new}").format(
             year=year, state=cycle.state, new=state))
     if cycle.state == "closed" and not reason.strip():
-        raise PmmError(_("re-opening the closed cycle {year} needs --reason").format(year=year))
+        raise PmmError(_("re-opening the closed cycle {year} needs a reason").format(year=year))
     now = now_or(now)
     _bump(session, cycle, expected_version)
     record(session, [entry(actor.username, f"cycle.{'open' if state == 'open' else 'close'}",

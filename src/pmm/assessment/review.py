@@ -34,7 +34,7 @@ def assign(session: Session, actor: Principal, sub: Submission, reviewer: str, *
             member=sub.member))
     user = session.scalar(select(User).where(User.username == reviewer))
     if user is None or user.role != "peer_reviewer" or not user.active:
-        raise PmmError(_("--reviewer {name}: not an active user with the role peer_reviewer")
+        raise PmmError(_("{name} is not an active user with the role peer_reviewer")
                        .format(name=reviewer))
     if reviewer in reviewers(session, sub):
         return
@@ -96,7 +96,7 @@ def request_changes(session: Session, actor: Principal, sub: Submission, reason:
     now = now_or(now)
     _require_reviewer(session, actor, sub, "request_changes")
     if not reason.strip():
-        raise PmmError(_("requesting changes needs a reason (--reason): what should change"))
+        raise PmmError(_("requesting changes needs a reason: what should change"))
     review = _open(session, sub)
     review.completed_at, review.outcome, review.summary = now, "changes_requested", reason
     new_revision(session, sub)

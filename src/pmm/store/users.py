@@ -54,10 +54,10 @@ def add_user(session: Session, username: str, role: str, password: str | None = 
         problems.append(_("role {role!r}: expected one of {roles}").format(
             role=role, roles=", ".join(ROLES)))
     if role in MEMBER_ROLES and not member:
-        problems.append(_("role {role} needs --member (the ISO 3166-1 alpha-3 code of the "
+        problems.append(_("role {role} needs a member (the ISO 3166-1 alpha-3 code of the "
                           "administration)").format(role=role))
     if member and role not in MEMBER_ROLES:
-        problems.append(_("role {role} is not tied to a member: leave --member out").format(
+        problems.append(_("role {role} is not tied to a member: leave the member out").format(
             role=role))
     if problems:
         raise PmmError(*problems)
