@@ -1,7 +1,8 @@
 """English and French for everything a user reads.
 
-Every message a package passes to `_()` has a French translation in that package's own .po file,
-with the same placeholders; every help text of the `pmm` command goes through `_()`.
+Every message a package passes to `_()` or `ngettext()` has a French translation in that package's
+own .po file, with the same placeholders (in every plural form); every help text of the `pmm`
+command goes through `_()`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from pmm.cli import COMMANDS
+from pmm.i18n import PLURAL_FORMS
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "pmm"
 LOCALE = SRC / "locale" / "fr"
@@ -27,20 +29,33 @@ PACKAGES = ["", *sorted(p.name for p in SRC.iterdir()
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
-def _catalogue(names: list[str]) -> dict[str, str]:
-    messages: dict[str, str] = {}
+Message = str | tuple[str, ...]  # a plural message is (singular, plural)
+
+
+def _catalogue(names: list[str]) -> dict[Message, tuple[str, ...]]:
+    """message → its French forms (one, or one per plural form: French has two)."""
+    messages: dict[Message, tuple[str, ...]] = {}
     for name in names:
         with (LOCALE / name).open("rb") as fh:
-            messages.update({str(m.id): str(m.string) for m in read_po(fh) if m.id})
+            for m in read_po(fh):
+                if m.id:
+                    forms = m.string[:PLURAL_FORMS["fr"][1]] if isinstance(m.string, tuple) \
+                        else (m.string,)
+                    messages[m.id] = tuple(str(f) for f in forms)
     return messages
 
 
-def _messages(package: str) -> list[tuple[str, int, str]]:
-    """(file, line, message) of every literal passed to `_()` in the package."""
+def _messages(package: str) -> list[tuple[str, int, Message]]:
+    """(file, line, message) of every literal passed to `_()` or `ngettext()` in the package."""
     files = sorted(SRC.glob("*.py")) if not package else sorted((SRC / package).rglob("*.py"))
     return [(str(path.relative_to(SRC)), line, message) for path in files
             for line, message, _comments, _context in extract_from_file(
-                "python", path, keywords={"_": None})]
+                "python", path, keywords={"_": None, "ngettext": (1, 2)})]
+
+
+def _placeholders(message: Message) -> list[list[str]]:
+    return [sorted(PLACEHOLDER.findall(m))
+            for m in (message if isinstance(message, tuple) else (message,))]
 
 
 @pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p or "pmm")
@@ -54,12 +69,15 @@ def test_every_message_has_a_french_translation(package: str) -> None:
     missing_files = [n for n in names if not (LOCALE / n).exists()]
     assert not missing_files, f"pmm.{package} has messages but no {missing_files}"
     catalogue = _catalogue(names)
+    forms = {False: 1, True: PLURAL_FORMS["fr"][1]}
     missing = [f"{file}:{line}: {message!r}" for file, line, message in messages
-               if not catalogue.get(message)]
+               if len([f for f in catalogue.get(message, ()) if f])
+               != forms[isinstance(message, tuple)]]
     assert not missing, f"no French in {names} for:\n" + "\n".join(missing)
+    # every French form has the placeholders of the English singular (or plural: the same set)
     mismatched = [f"{file}:{line}: {message!r}" for file, line, message in messages
-                  if sorted(PLACEHOLDER.findall(message))
-                  != sorted(PLACEHOLDER.findall(catalogue[message]))]
+                  if any(_placeholders(form)[0] not in _placeholders(message)
+                         for form in catalogue[message])]
     assert not mismatched, "placeholders differ in French for:\n" + "\n".join(mismatched)
 
 

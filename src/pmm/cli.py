@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import os
 import sys
@@ -122,8 +123,13 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command and return its exit code.
 
     User errors print their lines; unexpected ones print one line, not a traceback (set
-    PMM_DEBUG=1 to see it). Tests call this with an argument list.
+    PMM_DEBUG=1 to see it). Tests call this with an argument list. Each run has a context of
+    its own, so the language it chooses ends with it.
     """
+    return contextvars.copy_context().run(_run, argv)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         app(args=argv, prog_name="pmm", standalone_mode=True)
     except SystemExit as exc:

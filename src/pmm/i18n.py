@@ -1,54 +1,121 @@
-"""English and French for everything a user reads.
+"""English and French for everything a user reads, chosen per call.
 
-Messages are written in English in the code as `_("...")`; French translations live in gettext
-`.po` files under `pmm/locale/fr/`, one per package (so parallel work never edits the same file),
-read directly with Babel. The language comes from `--lang`, else `PMM_LANG`, else English.
+Messages are written in English in the code as `_("...")` (plurals as `ngettext(singular,
+plural, n)`); French translations live in gettext `.po` files under `pmm/locale/fr/`, one per
+package (so parallel work never edits the same file). They are compiled once per process into a
+Babel `Translations`.
+
+The language is held in a context variable, never in a process-wide switch: `use_locale("fr")`
+sets it for one call (the CLI for one invocation from `--lang` or `PMM_LANG`, the web platform for
+one request), and concurrent calls in other threads or tasks keep their own. Outside any call the
+language is `PMM_LANG`, else English. Numbers and dates shown to a person go through
+`format_number`, `format_decimal` and `format_date` so that French reads `1 234,5`; files meant for
+machines (CSV, JSON) keep the exchange conventions instead.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from importlib import resources
 
+from babel import dates as _dates
+from babel import numbers as _numbers
+from babel.support import NullTranslations, Translations
+
 LANGUAGES = ("en", "fr")
-_current: str | None = None
+# gettext's plural rule of each language (CLDR's French has a third form for millions, which
+# gettext catalogues do not use): the header and the number of forms every plural message has.
+PLURAL_FORMS = {"fr": ("nplurals=2; plural=(n > 1);", 2)}
+_current: ContextVar[str | None] = ContextVar("pmm_language", default=None)
+
+
+def _checked(lang: str | None) -> str | None:
+    if lang is not None and lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; expected one of: {', '.join(LANGUAGES)}")
+    return lang
+
+
+@contextmanager
+def use_locale(lang: str | None) -> Iterator[str]:
+    """Speak `lang` inside the block (None: `PMM_LANG` or English); the previous choice returns
+    after it, whatever happens."""
+    token = _current.set(_checked(lang))
+    try:
+        yield language()
+    finally:
+        _current.reset(token)
 
 
 def set_language(lang: str | None) -> None:
-    """Choose the language for this process (None: back to `PMM_LANG` or English)."""
-    global _current
-    if lang is not None and lang not in LANGUAGES:
-        raise ValueError(f"unknown language {lang!r}; expected one of: {', '.join(LANGUAGES)}")
-    _current = lang
+    """Choose the language for the rest of the current context (one CLI invocation runs in a
+    context of its own; prefer `use_locale` elsewhere). None: back to `PMM_LANG` or English."""
+    _current.set(_checked(lang))
 
 
 def language() -> str:
-    lang = _current or os.environ.get("PMM_LANG", "en")
+    """The language of the current call."""
+    lang = _current.get() or os.environ.get("PMM_LANG", "en")
     return lang if lang in LANGUAGES else "en"
 
 
 @cache
-def _catalog(lang: str) -> dict[str, str]:
+def translations(lang: str) -> NullTranslations:
+    """The compiled catalogue of `lang`: every .po file of its folder, read once per process."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    messages: dict[str, str] = {}
     folder = resources.files("pmm") / "locale" / lang
-    if not folder.is_dir():
-        return messages
+    if lang == "en" or not folder.is_dir():
+        return NullTranslations()
+    header, forms = PLURAL_FORMS[lang]
+    merged = Catalog(locale=lang)
+    merged.mime_headers = [("Content-Type", "text/plain; charset=utf-8"), ("Plural-Forms", header)]
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".po"):
             with entry.open("rb") as fh:
                 for msg in read_po(fh):
-                    if msg.id and msg.string and not msg.fuzzy:
-                        messages[str(msg.id)] = str(msg.string)
-    return messages
+                    string = msg.string[:forms] if isinstance(msg.string, tuple) else msg.string
+                    strings = string if isinstance(string, tuple) else (string,)
+                    if msg.id and all(strings) and not msg.fuzzy:
+                        merged.add(msg.id, string, context=msg.context)
+    buffer = io.BytesIO()
+    write_mo(buffer, merged)
+    buffer.seek(0)
+    return Translations(buffer)
 
 
 def _(message: str) -> str:
-    """Translate `message` into the current language (English text is the key)."""
+    """Translate `message` into the language of the current call (English text is the key)."""
+    lang = language()
+    return message if lang == "en" else translations(lang).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for `n` things: "1 change saved", "2 changes saved"."""
     lang = language()
     if lang == "en":
-        return message
-    return _catalog(lang).get(message, message)
+        return singular if n == 1 else plural
+    return translations(lang).ngettext(singular, plural, n)
 
+
+def format_number(number: int | float) -> str:
+    """A count for a person: `12,345` in English, `12 345` in French."""
+    return _numbers.format_decimal(number, locale=language())
+
+
+def format_decimal(number: float, digits: int = 2) -> str:
+    """A measured value for a person, at most `digits` decimals: `1 234,57` in French."""
+    pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+    return _numbers.format_decimal(number, format=pattern, locale=language())
+
+
+def format_date(value: dt.date | dt.datetime, form: str = "medium") -> str:
+    """A date for a person: `6 Dec 2026` in English, `6 déc. 2026` in French."""
+    return _dates.format_date(value, format=form, locale=language())

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pmm.errors import PmmError
-from pmm.i18n import _
+from pmm.i18n import _, format_decimal
 from pmm.store.cli import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -101,6 +101,16 @@ def _cell(value: object) -> object:
     return value
 
 
+def _shown(value: object) -> str:
+    """A cell as a person reads it in a table: decimals in the call's locale (`73,5` in French);
+    whole numbers such as years and counts as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format_decimal(value, 4)
+    return str(value)
+
+
 def emit(frame: pd.DataFrame, fmt: str, columns: list[str], *, title: str = "",
          scores: bool = False) -> None:
     """Print `frame[columns]` as CSV, JSON or a table; with the scores label if `scores`."""
@@ -127,7 +137,7 @@ def emit(frame: pd.DataFrame, fmt: str, columns: list[str], *, title: str = "",
         for c in columns:
             table.add_column(c, overflow="fold")
         for r in records:
-            table.add_row(*("" if r[c] is None else str(r[c]) for c in columns))
+            table.add_row(*(_shown(r[c]) for c in columns))
         console.print(table)
     if scores:
         if fmt == "table":

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from pmm.errors import PmmError
-from pmm.i18n import _
+from pmm.i18n import _, format_number, ngettext
 from pmm.store.cli import AUDIT_HELP, As, DatabaseUrl, acting, audit, db_app, user_app
 from pmm.store.engine import transaction
 
@@ -108,7 +108,8 @@ def cycle_list(actor: As = None, database_url: DatabaseUrl = None) -> None:
         for c in cycles:
             n = len(cycle_submissions(session, c.year))
             typer.echo(f"{c.year}\t{c.framework_id}\t{c.opens_on}..{c.closes_on}\t{c.state}\t"
-                       + _("{n} submissions").format(n=n))
+                       + ngettext("{n} submission", "{n} submissions", n)
+                       .format(n=format_number(n)))
 
 
 @cycle_app.command("show", help=_(
@@ -224,9 +225,12 @@ def submission_import(
         sub = result.submission
         found = report(session, sub, who)
     if result.changes:
-        typer.echo(_("Imported {n} changes into {member}'s submission to cycle {year} (now "
-                     "version {version}).").format(n=result.changes, member=sub.member,
-                                                   year=cycle, version=sub.version))
+        typer.echo(ngettext("Imported {n} change into {member}'s submission to cycle {year} (now "
+                            "version {version}).", "Imported {n} changes into {member}'s "
+                            "submission to cycle {year} (now version {version}).",
+                            result.changes).format(n=format_number(result.changes),
+                                                   member=sub.member, year=cycle,
+                                                   version=sub.version))
     else:
         typer.echo(_("No changes: {file} matches {member}'s submission.").format(
             file=file, member=sub.member))
@@ -276,7 +280,9 @@ def submission_set(
         n = apply_changes(session, who, sub, [ItemChange(item, year or c.year, breakdown,
                                                          number, status, note)],
                           expected_version=expect_version, reason=reason)
-        typer.echo(_("{n} changes saved (version {version}).").format(n=n, version=sub.version))
+        typer.echo(ngettext("{n} change saved (version {version}).",
+                            "{n} changes saved (version {version}).", n)
+                   .format(n=format_number(n), version=sub.version))
 
 
 @submission_app.command("kpi", help=_("Set a KPI's status, disclosure or note."))
@@ -298,7 +304,9 @@ def submission_kpi(
         sub = start_submission(session, who, cycle, member)
         n = apply_changes(session, who, sub, [], [KpiChange(kpi, status, disclosure, note)],
                           expected_version=expect_version)
-        typer.echo(_("{n} changes saved (version {version}).").format(n=n, version=sub.version))
+        typer.echo(ngettext("{n} change saved (version {version}).",
+                            "{n} changes saved (version {version}).", n)
+                   .format(n=format_number(n), version=sub.version))
 
 
 @submission_app.command("explain", help=_(

@@ -30,7 +30,7 @@ from pmm.assessment.submissions import current_values, stored_kpis
 from pmm.assessment.validation import describe_expected, empty_values, required_refs
 from pmm.cells import neutralise, restore
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
-from pmm.i18n import _, language, set_language
+from pmm.i18n import _, use_locale
 from pmm.store.models import Cycle, Submission
 
 META_SHEET = "_pmm"
@@ -107,12 +107,8 @@ def _list(values: tuple[str, ...]) -> dict:
 def build_workbook(fw: Framework, year: int, member: str, values: pd.DataFrame,
                    kpis: dict[str, tuple[str, str, str]], version: int, lang: str) -> Workbook:
     """The workbook for one member and cycle, in English or French, filled with `values`."""
-    previous = language()
-    set_language(lang)
-    try:
+    with use_locale(lang):  # this call only: other calls keep their own language
         return _build(fw, year, member, values, kpis, version, lang)
-    finally:
-        set_language(previous)
 
 
 def _build(fw: Framework, year: int, member: str, values: pd.DataFrame,

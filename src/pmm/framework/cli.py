@@ -21,7 +21,7 @@ from pmm.framework.diff import diff as diff_frameworks
 from pmm.framework.loader import load, shipped_ids
 from pmm.framework.model import Framework
 from pmm.framework.workbook import write_workbook
-from pmm.i18n import _, language
+from pmm.i18n import _, format_number, language, ngettext
 
 app = typer.Typer(
     help=_("The mechanism as data: list, show, validate, diff and export framework versions.\n\n"
@@ -208,8 +208,10 @@ def diff(
         table.add_row(str(row["kind"]), str(row["code"]), str(row["change"]),
                       str(row["fields"]), broken)
     out.print(table)
-    out.print(_("{n} changes, {b} KPIs no longer comparable.").format(
-        n=len(rows), b=len(result.breaking_kpis())))
+    out.print(ngettext("{n} change", "{n} changes", len(rows)).format(n=format_number(len(rows)))
+              + ", " + ngettext("{b} KPI no longer comparable.", "{b} KPIs no longer comparable.",
+                                len(result.breaking_kpis())).format(
+                  b=format_number(len(result.breaking_kpis()))))
 
 
 @app.command(help=_("Export a framework as an Excel workbook (in the language of --lang)."))

@@ -10,7 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from pmm.cells import neutralise
 from pmm.framework.model import Framework, Text
-from pmm.i18n import _
+from pmm.i18n import _, use_locale
 
 
 def _cell(value: object, lang: str) -> object:
@@ -56,6 +56,12 @@ def sheets(fw: Framework) -> list[tuple[str, list[str], list[list[object]]]]:
 
 
 def write_workbook(fw: Framework, path: Path, lang: str = "en") -> None:
+    """The framework as a workbook in `lang`, whatever the language of the caller."""
+    with use_locale(lang):
+        _write(fw, path, lang)
+
+
+def _write(fw: Framework, path: Path, lang: str) -> None:
     book = Workbook()
     info = book.active
     info.title = _("Framework")

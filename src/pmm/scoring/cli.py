@@ -16,7 +16,7 @@ from rich.console import Console
 
 from pmm import __version__
 from pmm.errors import PmmError
-from pmm.i18n import _
+from pmm.i18n import _, format_number, ngettext
 
 app = typer.Typer(
     help=_("General composite-indicator engine (COINr-compatible): run a SPEC.yaml stage by stage, "
@@ -68,7 +68,8 @@ def run_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None) -> None
     out.print(_("Stages: {stages}").format(stages=", ".join(res.stages)))
     for w in res.warnings:
         out.print(_("Warning: {message}").format(message=w))
-    out.print(_("Wrote {n} files to {dir}").format(n=len(files), dir=out_dir))
+    out.print(ngettext("Wrote {n} file to {dir}", "Wrote {n} files to {dir}", len(files))
+              .format(n=format_number(len(files)), dir=out_dir))
 
 
 @app.command("uncertainty", help=_(
@@ -156,4 +157,5 @@ def audit_cmd(spec: SpecArg, out_dir: OutOpt, data_dir: DataDirOpt = None,
     n_flags = int((flagged["flag"] != "").sum()) if "flag" in flagged else 0
     out.print(_("{n} correlation flags, {m} collinear or negative sibling pairs").format(
         n=n_flags, m=len(tables["collinearity"])))
-    out.print(_("Wrote {n} files to {dir}").format(n=len(tables), dir=out_dir))
+    out.print(ngettext("Wrote {n} file to {dir}", "Wrote {n} files to {dir}", len(tables))
+              .format(n=format_number(len(tables)), dir=out_dir))
