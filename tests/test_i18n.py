@@ -31,9 +31,8 @@ def test_use_locale_holds_for_the_block_only() -> None:
             assert _(MESSAGE) == MESSAGE
         assert language() == "fr"
     assert language() == "en" and _(MESSAGE) == MESSAGE
-    with pytest.raises(ValueError, match="unknown language 'de'"):
-        with use_locale("de"):
-            pass
+    with pytest.raises(ValueError, match="unknown language 'de'"), use_locale("de"):
+        pass
 
 
 def test_concurrent_calls_keep_their_own_language() -> None:

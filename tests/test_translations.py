@@ -21,8 +21,8 @@ from pmm.i18n import PLURAL_FORMS
 SRC = Path(__file__).resolve().parents[1] / "src" / "pmm"
 LOCALE = SRC / "locale" / "fr"
 # The .po files of a package, where they are not simply <package>.po. The modules directly
-# under pmm (the CLI shell) share the framework's file.
-CATALOGUES = {"": ["framework.po"], "framework": ["framework.po", "formula.po"],
+# under pmm (the CLI shell and the kernel) use the framework's file and kernel.po.
+CATALOGUES = {"": ["framework.po", "kernel.po"], "framework": ["framework.po", "formula.po"],
               "store": ["assessment.po"]}
 PACKAGES = ["", *sorted(p.name for p in SRC.iterdir()
                         if p.is_dir() and (p / "__init__.py").exists())]

@@ -106,3 +106,23 @@ def test_data_item_change_breaks_its_kpis(tmp_path: Path) -> None:
     result = diff(old, new)
     users = {k.code for k in old.kpis if "aeo_count" in k.data_items}
     assert users and users <= result.breaking_kpis()
+
+
+def test_diff_csv_neutralises_text_cells(v2: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every text cell of the CSV goes through the one neutraliser (a reason or field list that
+    starts with a formula trigger opens as text in a spreadsheet); booleans stay booleans."""
+    from pmm.framework.diff import Diff
+
+    real = Diff.rows
+
+    def risky(self: Diff) -> list[dict[str, object]]:
+        return [{**row, "reason": "=cmd|' /C calc'!A0", "fields": "@SUM(A1)"}
+                for row in real(self)]
+
+    monkeypatch.setattr(Diff, "rows", risky)
+    assert run(["framework", "diff", "wco-pmm-v1", str(v2), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows and {r["reason"] for r in rows} == {"'=cmd|' /C calc'!A0"}
+    assert {r["fields"] for r in rows} == {"'@SUM(A1)"}
+    assert {r["breaks_comparability"] for r in rows} <= {"True", "False"}

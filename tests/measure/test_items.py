@@ -155,3 +155,18 @@ def test_the_file_imports_into_a_submission(parquet_dir: Path, tmp_path: Path,
     got = read_items(out)
     value = got[("declarations", YEAR, "flow=IM")]["value"]
     assert f",declarations,{YEAR},flow=IM,{value}," in text
+
+
+def test_written_items_round_trip_text_that_looks_like_a_formula(tmp_path: Path) -> None:
+    """The items CSV neutralises notes and breakdowns as every export does: a note that already
+    starts with ' and a formula trigger keeps its quote through export → import."""
+    from pmm.conventions import restore
+
+    notes = ["'=1+1", "=1+1", "+x", "-x", "@x", "''@x", "plain"]
+    rows = [items.ItemRow("seizures", YEAR, "", "", "not_available", note) for note in notes]
+    out = tmp_path / "items.csv"
+    items.write_csv(rows, out)
+    with out.open(encoding="utf-8", newline="") as fh:
+        written = [r["note"] for r in csv.DictReader(fh)]
+    assert not any(w.startswith(("=", "+", "-", "@")) for w in written)
+    assert [restore(w) for w in written] == notes

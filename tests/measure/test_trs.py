@@ -161,3 +161,26 @@ def test_interval_statistics_equal_numpy(intervals: list[int | None], within: fl
     assert got["quantiles"] == pytest.approx(list(np.quantile(c, Q.QUANTILES)), rel=1e-9,
                                              abs=1e-9)
     assert int(got["within_0"]) == int((c <= within).sum())
+
+
+def test_csv_neutralises_an_office_code_that_is_a_formula(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    """Office codes come from the extract: one that a spreadsheet would run is neutralised."""
+    from pmm.measure.generate import generate
+
+    folder = tmp_path / "md"
+    generate(200, 2024, folder, seed=3, fmt="csv")
+    part = next((folder / "declarations").glob("*.csv"))
+    text = part.read_text(encoding="utf-8")
+    codes = sorted({row["office_code"] for row in csv.DictReader(io.StringIO(text))})
+    evil = {codes[0]: '=HYPERLINK("http://x")', codes[1]: "@SUM(A1)", codes[2]: "-2+3"}
+    for code, bad in evil.items():
+        text = text.replace(f'"{code}"', '"' + bad.replace('"', '""') + '"')
+    part.write_text(text, encoding="utf-8")
+    assert run(["measure", "trs", str(folder), "--year", "2024", "--by", "office_code",
+                "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    offices = {r["office_code"] for r in rows}
+    assert {"'" + bad for bad in evil.values()} <= offices
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())

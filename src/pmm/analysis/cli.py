@@ -116,7 +116,7 @@ def emit(frame: pd.DataFrame, fmt: str, columns: list[str], *, title: str = "",
     """Print `frame[columns]` as CSV, JSON or a table; with the scores label if `scores`."""
     import pandas as pd
 
-    from pmm.cells import neutralise
+    from pmm.conventions import neutralise
 
     out = frame[columns]
     records = [{c: _cell(v) for c, v in zip(columns, row, strict=True)}

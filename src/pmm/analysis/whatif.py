@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pmm.conventions import format_breakdown
 from pmm.errors import PmmError
 from pmm.framework.formula import FormulaError, Ref, parse
 from pmm.framework.model import Framework
 from pmm.i18n import _
-from pmm.scoring.kpi_values import breakdown_text, kpi_values
+from pmm.scoring.kpi_values import kpi_values
 from pmm.scoring.pmm import score_cycle
 
 COLUMNS = ["member", "level", "code", "before", "after", "change", "changed"]
@@ -85,7 +86,7 @@ def parse_changes(fw: Framework, changes: Mapping[str, float] | list[str]
                     code=code, value=value, lo="-∞" if lo is None else f"{lo:g}",
                     hi="∞" if hi is None else f"{hi:g}"))
                 continue
-            item_changes[(ref.item, ref.year, breakdown_text(ref.breakdown))] = float(value)
+            item_changes[(ref.item, ref.year, format_breakdown(ref.breakdown))] = float(value)
     if errors:
         raise PmmError(*errors)
     if not kpi_changes and not item_changes:

@@ -260,9 +260,9 @@ def submission_set(
     database_url: DatabaseUrl = None,
 ) -> None:
     from pmm.assessment.cycles import framework_of, get_cycle
-    from pmm.assessment.exchange import parse_value
     from pmm.assessment.submissions import ItemChange, apply_changes, start_submission
     from pmm.assessment.validation import describe_expected
+    from pmm.conventions import parse_value
 
     with transaction(database_url) as session:
         who = acting(session, actor)

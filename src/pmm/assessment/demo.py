@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from pmm.access import Principal
 from pmm.assessment import review as reviews
 from pmm.assessment import workflow
-from pmm.assessment.common import format_breakdown
 from pmm.assessment.cycles import create_cycle, set_state
 from pmm.assessment.submissions import (
     ItemChange,
@@ -37,6 +36,7 @@ from pmm.assessment.submissions import (
     start_submission,
 )
 from pmm.assessment.validation import required_refs
+from pmm.conventions import format_breakdown
 from pmm.errors import PmmError
 from pmm.framework import formula as formulas
 from pmm.framework.model import KPI, Framework

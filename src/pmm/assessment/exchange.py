@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from pmm.access import Principal
-from pmm.assessment.common import format_breakdown, now_or
+from pmm.assessment.common import now_or
 from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.assessment.submissions import (
     ItemChange,
@@ -36,45 +35,23 @@ from pmm.assessment.submissions import (
     stored_kpis,
 )
 from pmm.assessment.validation import describe_expected, required_refs
-from pmm.cells import neutralise, restore
+from pmm.conventions import (
+    SUBMISSION_COLUMNS,
+    csv_writer,
+    format_breakdown,
+    format_value,
+    neutralise,
+    parse_value,
+    restore,
+)
 from pmm.errors import ConflictError, PmmError
 from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.store.models import Submission
 from pmm.store.users import check_member
 
-COLUMNS = ["kpi", "data_item", "year", "breakdown", "value", "status", "disclosure", "note"]
-NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-TRUE = {"true", "yes", "oui", "vrai", "1"}
-FALSE = {"false", "no", "non", "faux", "0"}
+COLUMNS = list(SUBMISSION_COLUMNS)
 
-
-def format_value(kind: str | None, value: float | None) -> str:
-    """A value as written in files: whole numbers without '.0', yes/no as true/false."""
-    if value is None or pd.isna(value):
-        return ""
-    if kind == "yes_no" and value in (0.0, 1.0):
-        return "true" if value == 1.0 else "false"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
-def parse_value(kind: str | None, text: str) -> float | None:
-    """Parse a cell; raises ValueError when it is not a value of that type. Empty → None."""
-    text = text.strip()
-    if not text:
-        return None
-    if kind == "yes_no":
-        low = text.lower()
-        if low in TRUE:
-            return 1.0
-        if low in FALSE:
-            return 0.0
-        raise ValueError
-    if not NUMBER.match(text):
-        raise ValueError
-    return float(text)
 
 
 def item_offsets(fw: Framework) -> dict[str, list[int]]:
@@ -146,8 +123,7 @@ def render_csv(fw: Framework, year: int, values: pd.DataFrame,
     rows = layout(fw, year, values, kpis)
     kinds = {d.code: d.type for d in fw.data_items}
     out = io.StringIO()
-    # CRLF (RFC 4180): the csv module then also quotes a lone "\r" inside a note
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     writer.writerow(COLUMNS)
     for item, y, bd, value, status, note in rows.items:
         writer.writerow(["", neutralise(item), y, neutralise(bd),

@@ -22,12 +22,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from pmm.assessment.common import (
-    ITEM_STATUSES,
-    format_breakdown,
-    item_key,
-    parse_breakdown,
-)
+from pmm.assessment.common import ITEM_STATUSES, item_key
+from pmm.conventions import format_breakdown, parse_breakdown
 from pmm.framework.model import KPI, Framework
 from pmm.i18n import _
 

@@ -6,7 +6,7 @@ entered once, where first used; later uses show a link to that cell. Input cells
 carry Excel data validation (whole numbers, 0–100 for percentages, lists for yes/no, statuses
 and disclosure). An Instructions sheet comes first; a hidden sheet remembers the cycle, member
 and submission version the workbook was made from, so an import can refuse a stale workbook.
-Text cells are neutralised against formula injection (`pmm.cells`) and restored on import.
+Text cells are neutralised against formula injection (`pmm.conventions`) and restored on import.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 
 from pmm.assessment.common import ITEM_STATUSES, KPI_STATUSES
 from pmm.assessment.cycles import framework_of
-from pmm.assessment.exchange import Parsed, RowReader, format_value, item_breakdowns, item_offsets
+from pmm.assessment.exchange import Parsed, RowReader, item_breakdowns, item_offsets
 from pmm.assessment.submissions import current_values, stored_kpis
 from pmm.assessment.validation import describe_expected, empty_values, required_refs
-from pmm.cells import neutralise, restore
+from pmm.conventions import format_value, neutralise, restore
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
 from pmm.i18n import _, use_locale
 from pmm.store.models import Cycle, Submission

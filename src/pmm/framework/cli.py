@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from ruamel.yaml import YAML
 
+from pmm.conventions import neutralise
 from pmm.errors import PmmError
 from pmm.framework.criteria import validate as check_framework
 from pmm.framework.diff import diff as diff_frameworks
@@ -192,7 +193,7 @@ def diff(
                                                     "breaks_comparability", "reason"],
                                 lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
         sys.stdout.write(buffer.getvalue())
         return
     if not rows:

@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from pmm.cells import neutralise
+from pmm.conventions import neutralise
 from pmm.framework.model import Framework, Text
 from pmm.i18n import _, use_locale
 

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from pmm.conventions import SUBMISSION_COLUMNS, Dialect, format_breakdown, neutralise
 from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure import queries as Q
 from pmm.measure.contract import FLOWS, SEIZURE_CATEGORIES
 from pmm.measure.microdata import Microdata
 
-SUBMISSION_COLUMNS = ("kpi", "data_item", "year", "breakdown", "value", "status", "disclosure",
-                      "note")
 FLOW_ITEMS = ("declarations", "declarations_electronic", "ecommerce_shipments")
 TRADE_ITEMS = ("trade_value", "trade_value_aeo")
 RELEASE_ITEMS = {"release_time_mean_h": "mean_h", "release_time_median_h": "median_h",
@@ -48,10 +47,6 @@ class ItemRow:
                 "breakdown": self.breakdown, "value": self.value, "status": self.status,
                 "disclosure": "", "note": self.note}
 
-
-def breakdown(**pairs: object) -> str:
-    """`key=value` pairs joined by `;` in key order; empty for a total."""
-    return ";".join(f"{k}={pairs[k]}" for k in sorted(pairs))
 
 
 def _dec(value: object) -> str:
@@ -91,18 +86,18 @@ def measure(md: Microdata, year: int) -> list[ItemRow]:
             total = sum(int(by[(y, fl)][code]) for fl in FLOWS if (y, fl) in by)
             rows.append(_reported(code, y, "", str(total)))
             for fl in FLOWS:
-                rows.append(_reported(code, y, breakdown(flow=fl),
+                rows.append(_reported(code, y, format_breakdown(flow=fl),
                                       str(int(by[(y, fl)][code])) if (y, fl) in by else "0"))
         for code in TRADE_ITEMS:
             if code == "trade_value_aeo" and not has_aeo:
                 note = _("no AEO register (aeo table) in the extract")
                 rows.append(_na(code, y, "", note))
-                rows.extend(_na(code, y, breakdown(flow=fl), note) for fl in ("IM", "EX"))
+                rows.extend(_na(code, y, format_breakdown(flow=fl), note) for fl in ("IM", "EX"))
                 continue
             parts = {fl: by[(y, fl)][code] if (y, fl) in by else None for fl in ("IM", "EX")}
             total = sum((Decimal(str(v)) for v in parts.values() if v is not None), Decimal(0))
             rows.append(_reported(code, y, "", _dec(total)))
-            rows.extend(_reported(code, y, breakdown(flow=fl), _dec(parts[fl]))
+            rows.extend(_reported(code, y, format_breakdown(flow=fl), _dec(parts[fl]))
                         for fl in ("IM", "EX"))
         revenue = sum((Decimal(str(r["revenue_assessed"])) for (yy, _fl), r in by.items()
                        if yy == y and r["revenue_assessed"] is not None), Decimal(0))
@@ -147,8 +142,8 @@ def _release_times(md: Microdata, years: list[int]) -> list[ItemRow]:
         scoped.group_by(["year", "transport_mode"]).aggregate(**stats)).to_pylist()}
     rows: list[ItemRow] = []
     for y in years:
-        groups = [("", per_year.get(y))] + [(breakdown(transport_mode=m), per_mode.get((y, m)))
-                                            for m in modes]
+        groups = [("", per_year.get(y))] + [
+            (format_breakdown(transport_mode=m), per_mode.get((y, m))) for m in modes]
         for code, stat in RELEASE_ITEMS.items():
             for bd, r in groups:
                 n = int(r["n"]) if r else 0
@@ -198,7 +193,7 @@ def _seizures(md: Microdata, years: list[int]) -> list[ItemRow]:
     if not md.has("seizures"):
         note = _("no seizures table in the extract")
         return [_na("seizures", y, bd, note) for y in years
-                for bd in ("", *(breakdown(category=c) for c in SEIZURE_CATEGORIES))]
+                for bd in ("", *(format_breakdown(category=c) for c in SEIZURE_CATEGORIES))]
     md.step(_("counting seizures"))
     got = {(r["year"], r["category"]): int(r["n"])
            for r in md.execute(Q.seizures_by_year(md.table("seizures"), years)).to_pylist()}
@@ -206,7 +201,7 @@ def _seizures(md: Microdata, years: list[int]) -> list[ItemRow]:
     for y in years:
         rows.append(_reported("seizures", y, "",
                               str(sum(n for (yy, _c), n in got.items() if yy == y))))
-        rows.extend(_reported("seizures", y, breakdown(category=c), str(got.get((y, c), 0)))
+        rows.extend(_reported("seizures", y, format_breakdown(category=c), str(got.get((y, c), 0)))
                     for c in SEIZURE_CATEGORIES)
     return rows
 
@@ -227,16 +222,9 @@ def write_csv(rows: list[ItemRow], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=SUBMISSION_COLUMNS, lineterminator="\n")
+        w = csv.DictWriter(fh, fieldnames=SUBMISSION_COLUMNS, dialect=Dialect)
         w.writeheader()
         for row in rows:
-            w.writerow(_neutralise(row.as_submission()))
+            w.writerow({k: neutralise(v) for k, v in row.as_submission().items()})
     tmp.replace(path)
 
-
-def _neutralise(row: dict[str, str]) -> dict[str, str]:
-    """Formula-injection guard of the exchange conventions (text cells only, never numbers)."""
-    for key in ("breakdown", "note"):
-        if row[key][:1] in ("=", "+", "-", "@"):
-            row[key] = "'" + row[key]
-    return row

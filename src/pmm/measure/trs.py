@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import ibis.expr.types as ir
 
+from pmm.conventions import neutralise
 from pmm.errors import PmmError
 from pmm.i18n import _
 from pmm.measure import queries as Q
@@ -170,11 +171,14 @@ def _cell(value: object) -> str:
         return NOT_AVAILABLE
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):  # a key such as an office code comes from the extract
+        return str(neutralise(value))
     return str(value)
 
 
 def to_csv(rows: list[dict], columns: list[str], keys: Sequence[str] = ()) -> str:
-    """CSV text; an unknown key value is empty, a statistic over nothing `not_available`."""
+    """CSV text; an unknown key value is empty, a statistic over nothing `not_available`; text
+    that a spreadsheet would run as a formula is neutralised (`pmm.conventions`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(columns)

@@ -12,18 +12,13 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from pmm.conventions import format_breakdown
 from pmm.framework.formula import Ref, Values, evaluate, parse
 from pmm.framework.model import KPI, Framework
 
 COLUMNS = ["member", "kpi", "variant", "breakdown", "value", "status", "reason"]
 ITEM_COLUMNS = ["member", "data_item", "year", "breakdown", "value", "status"]
 STATUS_COLUMNS = ["member", "kpi", "status", "note"]
-
-
-def breakdown_text(pairs: tuple[tuple[str, str], ...] | dict[str, str]) -> str:
-    """The exchange form of a breakdown: `key=value` pairs in key order joined by `;`."""
-    items = pairs.items() if isinstance(pairs, dict) else pairs
-    return ";".join(f"{k}={v}" for k, v in sorted(items))
 
 
 class _Columns:
@@ -46,7 +41,7 @@ class _Columns:
             self.unavailable[(str(key[0]), int(key[1]), str(key[2]))] = flagged
 
     def resolve(self, ref: Ref) -> Values:
-        key = (ref.item, self.year + ref.year, breakdown_text(ref.breakdown))
+        key = (ref.item, self.year + ref.year, format_breakdown(ref.breakdown))
         column = self.values.get(key)
         n = len(self.members)
         if column is None:

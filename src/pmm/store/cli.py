@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pmm.access import Principal, require
-from pmm.cells import neutralise
+from pmm.conventions import neutralise
 from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import _
 

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pmm.cells import neutralise, restore
+from pmm.conventions import neutralise, restore
 
 
 @given(st.text())
