@@ -215,7 +215,7 @@ def submission_import(
     cycle: CycleYear, member: Member, expect_version: Version = None, reason: Reason = "",
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.exchange import import_file
+    from pmm.assessment.imports import import_file
     from pmm.assessment.workflow import report
 
     with transaction(database_url) as session:

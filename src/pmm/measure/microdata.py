@@ -22,7 +22,8 @@ from pmm.measure import queries as Q
 from pmm.measure import saved
 from pmm.measure.contract import Source
 from pmm.measure.engine import DuckDBEngine, Engine, SparkEngine
-from pmm.measure.verify import Report, Verifier
+from pmm.measure.report import Report
+from pmm.measure.verify import Verifier
 
 
 class Microdata:

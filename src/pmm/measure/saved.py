@@ -25,7 +25,7 @@ from pmm.i18n import _
 from pmm.measure import queries as Q
 from pmm.measure.contract import Source, discover
 from pmm.measure.engine import DuckDBEngine, sql_literal
-from pmm.measure.verify import Finding, Report
+from pmm.measure.report import Finding, Report
 
 FILE_NAME = ".pmm-verified.parquet"
 

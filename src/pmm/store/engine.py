@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
 
 from pmm.errors import PmmError
@@ -54,14 +55,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 def dispose(url: str | None = None) -> None:
     """Close the pooled connections of one URL's engine (all engines if None) and forget it."""
-    from pmm.store import migrate
-
     keys = list(_engines) if url is None else [resolve_url(url)]
     for key in keys:
         engine = _engines.pop(key, None)
         if engine is not None:
             engine.dispose()
-    migrate.forget()  # the next engine checks its schema again
+    _checked.clear()  # the next engine checks its schema again
 
 
 def _create(resolved: str) -> Engine:
@@ -100,8 +99,64 @@ def transaction(url: str | None = None, *, check_schema: bool = True) -> Iterato
     """
     engine = get_engine(url)
     if check_schema:
-        from pmm.store.migrate import ensure_current
-
         ensure_current(engine)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+# The schema check lives here, below `pmm.store.migrate` (which upgrades), so that the two never
+# import each other. Alembic is imported only when a schema is checked: commands that never touch
+# the database start fast.
+_checked: set[str] = set()
+
+
+def alembic_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "pmm.store:migrations")
+    return config
+
+
+def head() -> str:
+    """The newest schema revision this version of the code knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+
+
+def current(engine: Engine) -> str | None:
+    """The schema revision of the database (None: never upgraded)."""
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise PmmError(_("Cannot open the database {url}: {error}").format(
+            url=display_url(str(engine.url)), error=str(exc.orig).strip())) from None
+
+
+def ensure_current(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is not this code's (checked once per engine)."""
+    if _key(engine) in _checked:
+        return
+    found, wanted = current(engine), head()
+    if found != wanted:
+        where = display_url(str(engine.url))
+        if found is None:
+            raise PmmError(_("The database {url} is not initialised: run `pmm db upgrade` "
+                             "first.").format(url=where))
+        raise PmmError(_("The database {url} is at schema revision {found}, this version needs "
+                         "{wanted}: run `pmm db upgrade`.").format(url=where, found=found,
+                                                                    wanted=wanted))
+    _checked.add(_key(engine))
+
+
+def schema_changed(engine: Engine) -> None:
+    """Check this engine's schema again before its next transaction (after an upgrade)."""
+    _checked.discard(_key(engine))
+
+
+def _key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)

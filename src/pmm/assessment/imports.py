@@ -1,0 +1,84 @@
+"""Importing a submission file: a CSV or a workbook, validated whole, then written all or nothing.
+
+It sits above both readers (`exchange` for CSV, `workbook` for xlsx) so that neither imports
+the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from pmm.access import Principal
+from pmm.assessment.common import now_or
+from pmm.assessment.cycles import framework_of, get_cycle
+from pmm.assessment.exchange import read_csv
+from pmm.assessment.submissions import (
+    check_editable,
+    commit_plan,
+    find_submission,
+    plan_changes,
+    start_submission,
+)
+from pmm.assessment.workbook import read_workbook
+from pmm.errors import ConflictError, PmmError
+from pmm.i18n import _
+from pmm.store.models import Submission
+from pmm.store.users import check_member
+
+
+def is_workbook(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PK\x03\x04"
+    except OSError:
+        return False
+
+
+@dataclass
+class ImportResult:
+    submission: Submission
+    changes: int
+
+
+def import_file(session: Session, actor: Principal, year: int, member: str, path: Path, *,
+                expected_version: int | None = None, reason: str = "",
+                now: dt.datetime | None = None) -> ImportResult:
+    """Validate a whole CSV or workbook, then write all of it or nothing (caller's transaction).
+
+    A workbook remembers the submission version it was made from: if the submission changed
+    since, the import is refused as a conflict rather than overwriting those changes.
+    """
+    now = now_or(now)
+    cycle = get_cycle(session, year)
+    member = check_member(member)
+    fw = framework_of(cycle)
+    parsed = read_workbook(path, fw) if is_workbook(path) else read_csv(path, fw)
+    if parsed.meta:
+        for fld, wanted in (("cycle", str(year)), ("member", member)):
+            got = parsed.meta.get(fld)
+            if got and got != wanted:
+                raise PmmError(_("{file}: this workbook is for {fld} {got}, not {wanted}").format(
+                    file=path, fld=fld, got=got, wanted=wanted))
+    existing = find_submission(session, cycle, member)
+    if expected_version is None and parsed.meta.get("version") and existing is not None:
+        made_from = int(parsed.meta["version"])
+        fresh = made_from == 0 and existing.version == 1  # started since, nothing saved yet
+        if made_from != existing.version and not fresh:
+            raise ConflictError(_(
+                "Conflict: {file} was made from version {made} of {member}'s submission, which "
+                "has since been changed (now version {now}). Nothing was imported: make a new "
+                "template, copy your values into it and import that.").format(
+                file=path, made=made_from, member=member, now=existing.version))
+    sub = existing or start_submission(session, actor, year, member, now=now)
+    check_editable(session, actor, sub, now, "edit")
+    plan = plan_changes(session, sub, fw, year, parsed.items, parsed.kpis, parsed.locate)
+    errors = parsed.errors + plan.errors
+    if errors:
+        raise PmmError(*errors)
+    changes = commit_plan(session, actor, sub, plan, expected_version=expected_version,
+                          reason=reason or _("import of {file}").format(file=path.name), now=now)
+    return ImportResult(sub, changes)
