@@ -15,7 +15,8 @@ from pmm.framework.loader import load
 from pmm.framework.workbook import write_workbook
 from pmm.i18n import _, format_date, format_decimal, format_number, language, ngettext, use_locale
 
-MESSAGE = "Internal error: {error}. Set PMM_DEBUG=1 for details, and please report it."
+MESSAGE = ("Internal error: pmm did not expect this and stopped. Please report it with this "
+           "technical detail (PMM_DEBUG=1 shows the full trace): {error}")
 
 
 @pytest.fixture(autouse=True)

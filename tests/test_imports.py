@@ -32,6 +32,7 @@ LAYERS: list[set[str]] = [
     {"scoring"},
     {"analysis"},
     {"publish"},
+    {"cli_text"},
     {"web", "cli"},
     {"__main__"},
 ]

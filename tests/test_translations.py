@@ -32,25 +32,29 @@ PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 Message = str | tuple[str, ...]  # a plural message is (singular, plural)
 
 
-def _catalogue(names: list[str]) -> dict[Message, tuple[str, ...]]:
-    """message → its French forms (one, or one per plural form: French has two)."""
-    messages: dict[Message, tuple[str, ...]] = {}
+def _catalogue(names: list[str]) -> dict[tuple[str | None, Message], tuple[str, ...]]:
+    """(context, message) → its French forms (one, or one per plural form: French has two)."""
+    messages: dict[tuple[str | None, Message], tuple[str, ...]] = {}
     for name in names:
         with (LOCALE / name).open("rb") as fh:
             for m in read_po(fh):
                 if m.id:
                     forms = m.string[:PLURAL_FORMS["fr"][1]] if isinstance(m.string, tuple) \
                         else (m.string,)
-                    messages[m.id] = tuple(str(f) for f in forms)
+                    messages[(m.context, m.id)] = tuple(str(f) for f in forms)
     return messages
 
 
-def _messages(package: str) -> list[tuple[str, int, Message]]:
-    """(file, line, message) of every literal passed to `_()` or `ngettext()` in the package."""
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+
+
+def _messages(package: str) -> list[tuple[str, int, tuple[str | None, Message]]]:
+    """(file, line, (context, message)) of every literal passed to `_()`, `N_()`, `ngettext()`
+    or `pgettext()` in the package."""
     files = sorted(SRC.glob("*.py")) if not package else sorted((SRC / package).rglob("*.py"))
-    return [(str(path.relative_to(SRC)), line, message) for path in files
-            for line, message, _comments, _context in extract_from_file(
-                "python", path, keywords={"_": None, "ngettext": (1, 2)})]
+    return [(str(path.relative_to(SRC)), line, (context, message)) for path in files
+            for line, message, _comments, context in extract_from_file(
+                "python", path, keywords=KEYWORDS)]
 
 
 def _placeholders(message: Message) -> list[list[str]]:
@@ -62,7 +66,7 @@ def _placeholders(message: Message) -> list[list[str]]:
 def test_every_message_has_a_french_translation(package: str) -> None:
     messages = _messages(package)
     if package == "":  # the root's command summaries are translated where they are shown
-        messages += [("cli.py", 0, summary) for _m, _a, summary in COMMANDS.values()]
+        messages += [("cli.py", 0, (None, summary)) for _m, _a, summary in COMMANDS.values()]
     if not messages:
         return
     names = CATALOGUES.get(package, [f"{package}.po"])
@@ -72,11 +76,11 @@ def test_every_message_has_a_french_translation(package: str) -> None:
     forms = {False: 1, True: PLURAL_FORMS["fr"][1]}
     missing = [f"{file}:{line}: {message!r}" for file, line, message in messages
                if len([f for f in catalogue.get(message, ()) if f])
-               != forms[isinstance(message, tuple)]]
+               != forms[isinstance(message[1], tuple)]]
     assert not missing, f"no French in {names} for:\n" + "\n".join(missing)
     # every French form has the placeholders of the English singular (or plural: the same set)
     mismatched = [f"{file}:{line}: {message!r}" for file, line, message in messages
-                  if any(_placeholders(form)[0] not in _placeholders(message)
+                  if any(_placeholders(form)[0] not in _placeholders(message[1])
                          for form in catalogue[message])]
     assert not mismatched, "placeholders differ in French for:\n" + "\n".join(mismatched)
 

@@ -13,6 +13,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from pmm import __version__
+from pmm.cli_text import install as install_cli_text
 from pmm.errors import PmmError
 from pmm.i18n import _, set_language
 
@@ -50,6 +51,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# Typer's and Click's own words (usage, sections, usage errors) and every help text are said in
+# the language of the call, whenever their module was imported.
+install_cli_text()
+
+
 class LazyGroup(TyperGroup):
     """The root group: sub-commands are imported on first use."""
 
@@ -62,19 +68,13 @@ class LazyGroup(TyperGroup):
         module, attribute, _help = COMMANDS[name]
         target = getattr(importlib.import_module(module), attribute)
         target._add_completion = False  # a sub-command, not a program of its own
+        # plain help and errors: no Rich markup or emoji read into user text, and the chrome
+        # goes through the translated Click formatter (`pmm.cli_text`)
+        target.rich_markup_mode = None
         command = typer.main.get_command(target)
         inner = getattr(command, "commands", {})
         # a layer's group without a name of its own (assessment, analysis) lends its command
         return inner.get(name, command)
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        # This group's texts were evaluated before `--lang` was parsed: translate them now (the
-        # English text is the key; text already translated through PMM_LANG is left as it is).
-        self.help = _(self.help) if self.help else self.help
-        for param in self.params:
-            if getattr(param, "help", None):
-                param.help = _(param.help)
-        super().format_help(ctx, formatter)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         with formatter.section(_("Commands")):
@@ -141,7 +141,9 @@ def _run(argv: list[str] | None) -> int:
     except Exception as exc:
         if os.environ.get("PMM_DEBUG"):
             raise
-        message = _("Internal error: {error}. Set PMM_DEBUG=1 for details, and please report it.")
+        # the technical detail stays as Python said it, but is labelled as such in every language
+        message = _("Internal error: pmm did not expect this and stopped. Please report it with "
+                    "this technical detail (PMM_DEBUG=1 shows the full trace): {error}")
         err.print(message.format(error=f"{type(exc).__name__}: {exc}"), markup=False,
                   highlight=False, soft_wrap=True)
         return 70

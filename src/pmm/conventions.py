@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from pmm.i18n import _
+from pmm.i18n import _, language
 
 # --- breakdown text --------------------------------------------------------------------------
 
@@ -54,6 +54,9 @@ def format_breakdown(pairs: Mapping[str, object] | Iterable[tuple[str, object]] 
 # --- number text -----------------------------------------------------------------------------
 
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# A number written with a decimal comma (French, and what French Excel writes): 12,5. Digit
+# grouping (1 234,5 or 1.234,5) is not accepted: too easily misread.
+DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 TRUE = {"true", "yes", "oui", "vrai", "1"}
 FALSE = {"false", "no", "non", "faux", "0"}
 
@@ -69,8 +72,12 @@ def format_value(kind: str | None, value: float | None) -> str:
     return repr(float(value))
 
 
-def parse_value(kind: str | None, text: str) -> float | None:
-    """Parse a cell; raises ValueError when it is not a value of that type. Empty → None."""
+def parse_value(kind: str | None, text: str, *, decimal_comma: bool | None = None) -> float | None:
+    """Parse a cell; raises ValueError when it is not a value of that type. Empty → None.
+
+    A decimal comma (`12,5`) is read as such when `decimal_comma`, by default when the call
+    speaks French; otherwise it raises `DecimalCommaError`, whose message says how to write it.
+    """
     text = text.strip()
     if not text:
         return None
@@ -81,9 +88,22 @@ def parse_value(kind: str | None, text: str) -> float | None:
         if low in FALSE:
             return 0.0
         raise ValueError
+    if DECIMAL_COMMA.match(text):
+        if not (language() == "fr" if decimal_comma is None else decimal_comma):
+            raise DecimalCommaError(decimal_comma_hint())
+        text = text.replace(",", ".")
     if not NUMBER.match(text):
         raise ValueError
     return float(text)
+
+
+class DecimalCommaError(ValueError):
+    """A number written with a decimal comma where a decimal point was expected."""
+
+
+def decimal_comma_hint() -> str:
+    return _("a decimal comma is read as such only in French (--lang fr or PMM_LANG=fr); "
+             "otherwise write a decimal point, e.g. 12.5")
 
 
 # --- the submission CSV ----------------------------------------------------------------------
@@ -102,6 +122,20 @@ class Dialect(csv.excel):
 def csv_writer(fh: IO[str]) -> Any:
     """A csv.writer in the exchange dialect."""
     return csv.writer(fh, dialect=Dialect)
+
+
+def sniff_delimiter(header_line: str, columns: Iterable[str]) -> str | None:
+    """`;` when the header line is `columns` separated by semicolons (what French Excel
+    writes), `,` when it has commas or is one column, None when it is neither."""
+    names = [c.strip().strip('"').lstrip("\ufeff") for c in header_line.split(";")]
+    if ";" in header_line and set(columns) <= set(names):
+        return ";"
+    return ","
+
+
+def semicolon_hint() -> str:
+    return _("this file separates its columns with semicolons (as French Excel writes it): "
+             "import it in French (--lang fr or PMM_LANG=fr), or save it with commas")
 
 
 # --- formula injection -----------------------------------------------------------------------

@@ -97,6 +97,24 @@ def _(message: str) -> str:
     return message if lang == "en" else translations(lang).gettext(message)
 
 
+@cache
+def _english(lang: str) -> dict[str, str]:
+    """translated text → its English key, for the singular messages of `lang`."""
+    catalog = getattr(translations(lang), "_catalog", {})
+    return {text: key for key, text in catalog.items() if isinstance(key, str) and key}
+
+
+def localise(text: str) -> str:
+    """`text`, a message in any of the languages, in the language of the current call.
+
+    For texts evaluated once and shown later, maybe to another call in another language (help
+    texts are evaluated when their module is first imported).
+    """
+    for lang in LANGUAGES[1:]:
+        text = _english(lang).get(text, text)
+    return _(text)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a message for `n` things: "1 change saved", "2 changes saved"."""
     lang = language()
@@ -119,3 +137,89 @@ def format_decimal(number: float, digits: int = 2) -> str:
 def format_date(value: dt.date | dt.datetime, form: str = "medium") -> str:
     """A date for a person: `6 Dec 2026` in English, `6 déc. 2026` in French."""
     return _dates.format_date(value, format=form, locale=language())
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` in the sense given by `context` ("value": a code shown as a word)."""
+    lang = language()
+    return message if lang == "en" else translations(lang).pgettext(context, message)
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation where it is defined; translate it with `_()` where it is
+    shown (module-level tables are built before any call chooses a language)."""
+    return message
+
+
+def _value_labels() -> dict[str, str]:
+    # Every code pmm shows as a word: workflow and cycle states, statuses, disclosure levels,
+    # levels, units, roles, directions, yes/no. English shows the code itself.
+    return {
+        "planned": pgettext("value", "planned"), "open": pgettext("value", "open"),
+        "closed": pgettext("value", "closed"), "draft": pgettext("value", "draft"),
+        "submitted": pgettext("value", "submitted"),
+        "review_requested": pgettext("value", "review_requested"),
+        "in_review": pgettext("value", "in_review"),
+        "changes_requested": pgettext("value", "changes_requested"),
+        "resubmitted": pgettext("value", "resubmitted"),
+        "validated": pgettext("value", "validated"), "published": pgettext("value", "published"),
+        "reported": pgettext("value", "reported"),
+        "not_applicable": pgettext("value", "not_applicable"),
+        "not_available": pgettext("value", "not_available"),
+        "not_computable": pgettext("value", "not_computable"),
+        "insufficient_data": pgettext("value", "insufficient_data"),
+        "missing": pgettext("value", "missing"), "ok": pgettext("value", "ok"),
+        "public": pgettext("value", "public"), "wco": pgettext("value", "wco"),
+        "restricted": pgettext("value", "restricted"),
+        "kpi": pgettext("value", "kpi"), "outcome": pgettext("value", "outcome"),
+        "dimension": pgettext("value", "dimension"), "overall": pgettext("value", "overall"),
+        "count": pgettext("value", "count"), "currency": pgettext("value", "currency"),
+        "percentage": pgettext("value", "percentage"), "hours": pgettext("value", "hours"),
+        "days": pgettext("value", "days"), "yes_no": pgettext("value", "yes_no"),
+        "number": pgettext("value", "number"), "higher": pgettext("value", "higher"),
+        "lower": pgettext("value", "lower"), "secretariat": pgettext("value", "secretariat"),
+        "ncp": pgettext("value", "ncp"), "viewer": pgettext("value", "viewer"),
+        "peer_reviewer": pgettext("value", "peer_reviewer"),
+        "working_body": pgettext("value", "working_body"), "admin": pgettext("value", "admin"),
+        "confirmed": pgettext("value", "confirmed"),
+        "reconstructed": pgettext("value", "reconstructed"),
+        "endorsed": pgettext("value", "endorsed"), "retired": pgettext("value", "retired"),
+        "accepted": pgettext("value", "accepted"), "error": pgettext("value", "error"),
+        "warning": pgettext("value", "warning"),
+        "true": pgettext("value", "true"), "false": pgettext("value", "false"),
+    }
+
+
+def label(code: object) -> str:
+    """A code shown to a person as a word of the call's language (`in_review` → « en cours
+    d'examen »); an unknown code, or any code in English, is shown as it is. Files meant for
+    machines (CSV, JSON) keep the codes."""
+    text = str(code).lower() if isinstance(code, bool) else str(code)
+    return _value_labels().get(text, text) if language() != "en" else str(code)
+
+
+def column(name: str) -> str:
+    """A table column's heading in the call's language (the code in English)."""
+    if language() == "en":
+        return name
+    headings = {
+        "member": pgettext("column", "member"), "level": pgettext("column", "level"),
+        "code": pgettext("column", "code"), "value": pgettext("column", "value"),
+        "score": pgettext("column", "score"), "grade": pgettext("column", "grade"),
+        "status": pgettext("column", "status"), "reason": pgettext("column", "reason"),
+        "kpi": pgettext("column", "kpi"), "group": pgettext("column", "group"),
+        "mean": pgettext("column", "mean"), "median": pgettext("column", "median"),
+        "suppressed": pgettext("column", "suppressed"), "name": pgettext("column", "name"),
+        "outcome": pgettext("column", "outcome"), "dimension": pgettext("column", "dimension"),
+        "year": pgettext("column", "year"), "state": pgettext("column", "state"),
+        "change": pgettext("column", "change"), "comparable": pgettext("column", "comparable"),
+        "gap": pgettext("column", "gap"), "severity": pgettext("column", "severity"),
+        "priority": pgettext("column", "priority"), "kind": pgettext("column", "kind"),
+        "finding": pgettext("column", "finding"), "target": pgettext("column", "target"),
+        "tools": pgettext("column", "tools"), "support": pgettext("column", "support"),
+        "region": pgettext("column", "region"), "members": pgettext("column", "members"),
+        "submitted": pgettext("column", "submitted"), "coverage": pgettext("column", "coverage"),
+        "since": pgettext("column", "since"), "before": pgettext("column", "before"),
+        "after": pgettext("column", "after"), "delta": pgettext("column", "delta"),
+    }
+    return headings.get(name, name)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pmm.errors import PmmError
-from pmm.i18n import _, format_decimal
+from pmm.i18n import _, column, format_decimal, label
 from pmm.store.cli import DatabaseUrl
 
 if TYPE_CHECKING:
@@ -101,11 +101,18 @@ def _cell(value: object) -> object:
     return value
 
 
-def _shown(value: object) -> str:
-    """A cell as a person reads it in a table: decimals in the call's locale (`73,5` in French);
-    whole numbers such as years and counts as they are."""
+# columns whose values are codes, shown as words of the call's language in a table
+CODED = {"status", "level", "state", "kind", "gap", "disclosure", "direction", "unit", "role"}
+
+
+def _shown(value: object, name: str = "") -> str:
+    """A cell as a person reads it in a table: decimals in the call's locale (`73,5` in French),
+    codes as words (`not_available` → « non disponible »); whole numbers such as years as they
+    are. CSV and JSON keep the codes."""
     if value is None:
         return ""
+    if isinstance(value, bool) or name in CODED:
+        return label(value)
     if isinstance(value, float):
         return format_decimal(value, 4)
     return str(value)
@@ -135,9 +142,9 @@ def emit(frame: pd.DataFrame, fmt: str, columns: list[str], *, title: str = "",
         console = Console(width=200)
         table = Table(title=title or None, title_justify="left")
         for c in columns:
-            table.add_column(c, overflow="fold")
+            table.add_column(column(c), overflow="fold")
         for r in records:
-            table.add_row(*(_shown(r[c]) for c in columns))
+            table.add_row(*(_shown(r[c], c) for c in columns))
         console.print(table)
     if scores:
         if fmt == "table":

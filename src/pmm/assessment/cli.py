@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from pmm.errors import PmmError
-from pmm.i18n import _, format_number, ngettext
+from pmm.i18n import _, format_number, label, ngettext
 from pmm.store.cli import AUDIT_HELP, As, DatabaseUrl, acting, audit, db_app, user_app
 from pmm.store.engine import transaction
 
@@ -107,7 +107,7 @@ def cycle_list(actor: As = None, database_url: DatabaseUrl = None) -> None:
             typer.echo(_("No cycles yet: create one with `pmm cycle create`."))
         for c in cycles:
             n = len(cycle_submissions(session, c.year))
-            typer.echo(f"{c.year}\t{c.framework_id}\t{c.opens_on}..{c.closes_on}\t{c.state}\t"
+            typer.echo(f"{c.year}\t{c.framework_id}\t{c.opens_on}..{c.closes_on}\t{label(c.state)}\t"
                        + ngettext("{n} submission", "{n} submissions", n)
                        .format(n=format_number(n)))
 
@@ -127,12 +127,13 @@ def cycle_show(year: Annotated[int, typer.Argument(help=_("Reporting year T."))]
         subs = cycle_submissions(session, year)
     subs = subs[[may_read_submission(who, year, m) for m in subs["member"]]]
     typer.echo(_("Cycle {year}: framework {fw}, {opens} to {closes}, {state}").format(
-        year=c.year, fw=c.framework_id, opens=c.opens_on, closes=c.closes_on, state=c.state))
+        year=c.year, fw=c.framework_id, opens=c.opens_on, closes=c.closes_on,
+        state=label(c.state)))
     if not subs.empty:
         counts = subs["state"].value_counts()
-        typer.echo("  " + ", ".join(f"{s}: {n}" for s, n in counts.items()))
+        typer.echo("  " + ", ".join(f"{label(s)}: {n}" for s, n in counts.items()))
     for r in subs.itertuples(index=False):
-        typer.echo(f"  {r.member}\t{r.state}\t" + _("revision {rev}, version {ver}").format(
+        typer.echo(f"  {r.member}\t{label(r.state)}\t" + _("revision {rev}, version {ver}").format(
             rev=r.revision, ver=r.version))
 
 
@@ -262,7 +263,7 @@ def submission_set(
     from pmm.assessment.cycles import framework_of, get_cycle
     from pmm.assessment.submissions import ItemChange, apply_changes, start_submission
     from pmm.assessment.validation import describe_expected
-    from pmm.conventions import parse_value
+    from pmm.conventions import DecimalCommaError, parse_value
 
     with transaction(database_url) as session:
         who = acting(session, actor)
@@ -271,11 +272,12 @@ def submission_set(
         kind = next((d.type for d in fw.data_items if d.code == item), None)
         try:
             number = parse_value(kind, value)
-        except ValueError:
+        except ValueError as exc:
+            hint = f"; {exc}" if isinstance(exc, DecimalCommaError) else ""
             raise PmmError(_("value {value!r} is not a number (expected {expected} for {item})")
                            .format(value=value, item=item,
                                    expected=describe_expected(fw, item) if kind
-                                   else _("a number"))) from None
+                                   else _("a number")) + hint) from None
         sub = start_submission(session, who, cycle, member)
         n = apply_changes(session, who, sub, [ItemChange(item, year or c.year, breakdown,
                                                          number, status, note)],
@@ -375,7 +377,7 @@ def submission_show(cycle: CycleYear, member: Member, actor: As = None,
         rounds = findings(session, sub)
         assigned = reviewers(session, sub)
     typer.echo(_("{member}, cycle {year}: {state} (revision {rev}, version {ver}); {n} values")
-               .format(member=sub.member, year=cycle, state=sub.state, rev=sub.revision,
+               .format(member=sub.member, year=cycle, state=label(sub.state), rev=sub.revision,
                        ver=sub.version, n=int(values["value"].notna().sum())))
     actions = actions_now(who, cycle, sub.member, sub.state)
     typer.echo(_("What {user} may do now: {actions}").format(
@@ -405,7 +407,7 @@ def _transition(name: str, cycle: int, member: str, actor: str | None,
         sub = readable_submission(session, who, cycle, member)
         getattr(workflow, name)(session, who, sub, **kwargs)
         typer.echo(_("{member}'s submission to cycle {year} is now {state}.").format(
-            member=sub.member, year=cycle, state=sub.state))
+            member=sub.member, year=cycle, state=label(sub.state)))
 
 
 @submission_app.command("submit", help=_(
@@ -537,7 +539,7 @@ def _review(name: str, cycle: int, member: str, actor: str | None, database_url:
         sub = readable_submission(session, who, cycle, member)
         getattr(review, name)(session, who, sub, *args, **kwargs)
         typer.echo(_("{member}'s submission to cycle {year}: {state}.").format(
-            member=sub.member, year=cycle, state=sub.state))
+            member=sub.member, year=cycle, state=label(sub.state)))
 
 
 @review_app.command("assign", help=_("Assign a peer reviewer (Secretariat)."))

@@ -29,15 +29,18 @@ from pmm.assessment.submissions import (
 from pmm.assessment.validation import describe_expected, required_refs
 from pmm.conventions import (
     SUBMISSION_COLUMNS,
+    DecimalCommaError,
     csv_writer,
     format_breakdown,
     format_value,
     neutralise,
     parse_value,
     restore,
+    semicolon_hint,
+    sniff_delimiter,
 )
 from pmm.framework.model import Framework
-from pmm.i18n import _
+from pmm.i18n import _, language
 from pmm.store.models import Submission
 
 COLUMNS = list(SUBMISSION_COLUMNS)
@@ -170,11 +173,12 @@ class RowReader:
         value_text = cells["value"]
         try:
             value = parse_value(self.kinds.get(item), value_text)
-        except ValueError:
+        except ValueError as exc:
             p.errors.append(_("{where}: {value!r} is not a number (expected {expected} for "
                               "{item})").format(where=at["value"], value=value_text.strip(),
                                                 expected=_expected_text(self.fw, item),
-                                                item=item or "?"))
+                                                item=item or "?")
+                            + (f"; {exc}" if isinstance(exc, DecimalCommaError) else ""))
             bad, value = True, None
         if cells.get("disclosure", "").strip():
             p.errors.append(_("{where}: disclosure is chosen per KPI: leave it empty on a "
@@ -227,7 +231,11 @@ def read_csv(path: Path, fw: Framework) -> Parsed:
     except OSError as exc:
         parsed.errors.append(f"{name}: {exc.strerror}")
         return parsed
-    reader = csv.reader(io.StringIO(text, newline=""))
+    delimiter = sniff_delimiter(text.split("\n", 1)[0], COLUMNS)
+    if delimiter == ";" and language() != "fr":
+        parsed.errors.append(f"{name}:1: {semicolon_hint()}")
+        return parsed
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:

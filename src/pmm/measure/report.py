@@ -10,31 +10,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pmm.i18n import _
+from pmm.i18n import N_, _, format_number
 from pmm.measure.contract import TABLES
 
 Severity = Literal["error", "warning"]
 EXAMPLES = 3
 # Kinds, their severity and a short title (the order is the order of the report).
 KINDS: dict[str, tuple[Severity, str]] = {
-    "unreadable_file": ("error", "files that cannot be read"),
-    "missing_table": ("error", "required tables missing"),
-    "missing_column": ("error", "required columns missing"),
-    "bad_type": ("error", "cells of the wrong type"),
-    "timezone": ("error", "timestamps without a time zone"),
-    "null_value": ("error", "required cells empty"),
-    "bad_value": ("error", "values outside the allowed set or range"),
-    "duplicate_id": ("error", "duplicate ids"),
-    "duplicate_event": ("error", "milestones recorded twice for a declaration"),
-    "orphan_event": ("error", "events without a declaration"),
-    "missing_lodgement": ("error", "declarations without a lodgement event"),
-    "impossible_order": ("error", "milestones in an impossible order"),
-    "negative_interval": ("error", "negative intervals"),
-    "overlapping_aeo": ("error", "overlapping AEO authorisations of a trader"),
+    "unreadable_file": ("error", N_("files that cannot be read")),
+    "missing_table": ("error", N_("required tables missing")),
+    "missing_column": ("error", N_("required columns missing")),
+    "bad_type": ("error", N_("cells of the wrong type")),
+    "timezone": ("error", N_("timestamps without a time zone")),
+    "null_value": ("error", N_("required cells empty")),
+    "bad_value": ("error", N_("values outside the allowed set or range")),
+    "duplicate_id": ("error", N_("duplicate ids")),
+    "duplicate_event": ("error", N_("milestones recorded twice for a declaration")),
+    "orphan_event": ("error", N_("events without a declaration")),
+    "missing_lodgement": ("error", N_("declarations without a lodgement event")),
+    "impossible_order": ("error", N_("milestones in an impossible order")),
+    "negative_interval": ("error", N_("negative intervals")),
+    "overlapping_aeo": ("error", N_("overlapping AEO authorisations of a trader")),
     "missing_milestone": ("warning",
-                          "missing milestones (left out of the intervals that need them)"),
-    "implausible_interval": ("warning", "implausibly long intervals"),
-    "orphan_control": ("warning", "controls of declarations not in the extract"),
+                          N_("missing milestones (left out of the intervals that need them)")),
+    "implausible_interval": ("warning", N_("implausibly long intervals")),
+    "orphan_control": ("warning", N_("controls of declarations not in the extract")),
 }
 
 
@@ -87,7 +87,7 @@ class Report:
         return out
 
     def summary(self) -> str:
-        rows = ", ".join(f"{t} {self.rows[t]:,}" for t in TABLES if t in self.rows)
+        rows = ", ".join(f"{t} {format_number(self.rows[t])}" for t in TABLES if t in self.rows)
         return _("{folder}: {errors} errors, {warnings} warnings ({rows})").format(
             folder=self.folder, errors=sum(f.count for f in self.errors),
             warnings=sum(f.count for f in self.warnings), rows=rows)

@@ -15,6 +15,7 @@ import pandas as pd
 from pmm.conventions import format_breakdown
 from pmm.framework.formula import Ref, Values, evaluate, parse
 from pmm.framework.model import KPI, Framework
+from pmm.i18n import _
 
 COLUMNS = ["member", "kpi", "variant", "breakdown", "value", "status", "reason"]
 ITEM_COLUMNS = ["member", "data_item", "year", "breakdown", "value", "status"]
@@ -48,7 +49,7 @@ class _Columns:
             return Values.missing(n, f"missing: {ref}")
         reason = np.full(n, None, dtype=object)
         reason[np.isnan(column)] = f"missing: {ref}"
-        reason[self.unavailable[key]] = f"not available: {ref}"
+        reason[self.unavailable[key]] = _("not available: {ref}").format(ref=ref)
         return Values(column, reason)
 
     def expand(self, ref: Ref) -> list[Ref]:
@@ -105,7 +106,8 @@ def kpi_values(fw: Framework, items: pd.DataFrame, statuses: pd.DataFrame, year:
             for declared_status in ("not_applicable", "not_available"):
                 hit = status == declared_status
                 out_status[hit] = declared_status
-                label = declared_status.replace("_", " ")
+                label = _("not applicable") if declared_status == "not_applicable" \
+                    else _("not available")
                 reason[hit] = [f"{label}: {n}" if n else label for n in note[hit]]
             value = np.where(out_status == "ok", result.value, np.nan)
             frames.append(pd.DataFrame({

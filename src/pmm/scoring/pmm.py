@@ -29,6 +29,7 @@ from pmm.framework.model import (
     RelativeRule,
     TargetRule,
 )
+from pmm.i18n import _
 from pmm.scoring import pefa, rules
 from pmm.scoring.aggregation import aggregate
 
@@ -140,8 +141,8 @@ def score_cycle(fw: Framework, values: pd.DataFrame, weight_set: str | None = No
         score = np.where(status == "not_applicable", np.nan, score)
         grade = np.where(status == "not_applicable", "", grade)
         reason = rows["reason"].fillna("").to_numpy(object)
-        reason = np.where(grade == "D*", [f"insufficient information (D*): {r}" for r in reason],
-                          reason)
+        insufficient = _("insufficient information (D*): {reason}")
+        reason = np.where(grade == "D*", [insufficient.format(reason=r) for r in reason], reason)
         frames.append(pd.DataFrame({
             "member": members, "level": "kpi", "code": kpi.code, "value": v, "score": score,
             "grade": grade, "status": status, "reason": reason}))
