@@ -16,13 +16,15 @@ from typing import Literal
 from pmm.framework.formula import FormulaError, parse
 from pmm.framework.loader import Location, load_with_locations, locate
 from pmm.framework.model import KPI, BandsRule, Framework, Text
+from pmm.i18n import N_, _, label, ngettext
 
 Severity = Literal["error", "warning"]
 SECTIONS = ("working_bodies", "tools", "sdg_goals", "sdg_targets", "breakdowns", "dimensions",
             "outcomes", "data_items", "kpis")
-SINGULAR = {"working_bodies": "working body", "tools": "tool", "sdg_goals": "SDG goal",
-            "sdg_targets": "SDG target", "breakdowns": "breakdown", "dimensions": "dimension",
-            "outcomes": "outcome", "data_items": "data item", "kpis": "KPI"}
+SINGULAR = {"working_bodies": N_("working body"), "tools": N_("tool"), "sdg_goals": N_("SDG goal"),
+            "sdg_targets": N_("SDG target"), "breakdowns": N_("breakdown"),
+            "dimensions": N_("dimension"), "outcomes": N_("outcome"), "data_items": N_("data item"),
+            "kpis": N_("KPI")}
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Finding:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.severity}: {self.subject}: {self.message}"
+        return f"{where}{label(self.severity)}: {self.subject}: {self.message}"
 
 
 def validate(ref: str | Path) -> tuple[Framework, list[Finding]]:
@@ -64,7 +66,7 @@ class _Checker:
         """A finding about item `index` of `section`, located at `field` when it has one."""
         item = getattr(self.fw, section)[index]
         where = locate(self.locations, section, index, *([field] if field else []))
-        return Finding(severity, where, f"{SINGULAR[section]} {_key(item)}", message)
+        return Finding(severity, where, f"{_(SINGULAR[section])} {_key(item)}", message)
 
     def error(self, section: str, index: int, field: str | None, message: str) -> Finding:
         return self.finding("error", section, index, field, message)
@@ -90,15 +92,17 @@ class _Checker:
                 code = _key(item)
                 if seen[code] > 1 and code not in reported:
                     reported.add(code)
-                    yield self.error(section, i, None, f"code is used {seen[code]} times; "
-                                     "expected a unique code")
+                    yield self.error(section, i, None, _("code is used {n} times; "
+                                                                "expected a unique code")
+                                     .format(n=seen[code]))
 
     def languages(self) -> Iterator[Finding]:
         info = self.fw.framework
         for lang in ("en", "fr"):
             if not getattr(info.title, lang).strip():
                 yield Finding("error", locate(self.locations, "framework", "title"),
-                              f"framework {info.id}", f"title has no '{lang}' text")
+                              _("framework {id}").format(id=info.id),
+                              _("title has no '{lang}' text").format(lang=lang))
         for section in SECTIONS:
             for i, item in enumerate(getattr(self.fw, section)):
                 for field in ("name", "definition"):
@@ -108,70 +112,80 @@ class _Checker:
                     for lang in ("en", "fr"):
                         if not getattr(value, lang).strip():
                             yield self.error(section, i, field,
-                                             f"{field} has no '{lang}' text; expected both "
-                                             "English and French")
+                                             _("{field} has no '{lang}' text; expected "
+                                               "both English and French").format(
+                                                 field=field, lang=lang))
 
     def structure(self) -> Iterator[Finding]:
         fw = self.fw
         for i, outcome in enumerate(fw.outcomes):
             if outcome.dimension not in self.codes["dimensions"]:
                 yield self.error("outcomes", i, "dimension",
-                                 f"dimension '{outcome.dimension}' does not exist; expected one "
-                                 f"of: {', '.join(sorted(self.codes['dimensions']))}")
+                                 _("dimension '{code}' does not exist; expected one of: "
+                                   "{codes}").format(
+                                     code=outcome.dimension,
+                                     codes=", ".join(sorted(self.codes["dimensions"]))))
             if not fw.kpis_of_outcome(outcome.code):
-                yield self.error("outcomes", i, None, "has no KPI; every expected outcome "
-                                 "needs at least one KPI")
+                yield self.error("outcomes", i, None, _("has no KPI; every expected "
+                                                               "outcome needs at least one KPI"))
         for i, dim in enumerate(fw.dimensions):
             if not fw.outcomes_of_dimension(dim.code):
-                yield self.error("dimensions", i, None, "has no expected outcome; every "
-                                 "dimension needs at least one")
+                yield self.error("dimensions", i, None, _("has no expected outcome; "
+                                                                 "every dimension needs at least "
+                                                                 "one"))
         for i, kpi in enumerate(fw.kpis):
             if kpi.outcome not in self.codes["outcomes"]:
                 yield self.error("kpis", i, "outcome",
-                                 f"outcome '{kpi.outcome}' does not exist")
+                                 _("outcome '{code}' does not exist").format(code=kpi.outcome))
         for section in ("dimensions", "outcomes", "kpis"):
             for i, item in enumerate(getattr(fw, section)):
                 prov = item.provenance
                 if prov.status == "confirmed" and not (prov.source or "").strip():
                     yield self.error(section, i, "provenance",
-                                     "status 'confirmed' needs the source URL that confirms it")
+                                     _("status 'confirmed' needs the source URL that confirms "
+                                       "it"))
                 if prov.status == "reconstructed" and not (prov.rationale or "").strip():
                     yield self.warning(section, i, "provenance",
-                                       "reconstructed without a rationale; expected one line "
-                                       "naming the instrument, TFA article or practice")
+                                       _("reconstructed without a rationale; expected one line "
+                                         "naming the instrument, TFA article or practice"))
 
     def links(self) -> Iterator[Finding]:
         fw = self.fw
         for i, tool in enumerate(fw.tools):
             if tool.working_body not in self.codes["working_bodies"]:
                 yield self.error("tools", i, "working_body",
-                                 f"working body '{tool.working_body}' does not exist")
+                                 _("working body '{code}' does not exist").format(
+                                     code=tool.working_body))
         goals = {g.number for g in fw.sdg_goals}
         for i, target in enumerate(fw.sdg_targets):
             if goals and target.goal not in goals:
                 yield self.error("sdg_targets", i, "code",
-                                 f"SDG goal {target.goal} is not in sdg_goals")
+                                 _("SDG goal {goal} is not in sdg_goals").format(
+                                     goal=target.goal))
         for section in ("outcomes", "kpis"):
             for i, item in enumerate(getattr(fw, section)):
                 for target in item.sdg_targets:
                     if target not in self.codes["sdg_targets"]:
                         yield self.error(section, i, "sdg_targets",
-                                         f"SDG target '{target}' is not in sdg_targets")
+                                         _("SDG target '{code}' is not in sdg_targets")
+                                         .format(code=target))
                 for tool in item.tools:
                     if tool not in self.codes["tools"]:
-                        yield self.error(section, i, "tools", f"tool '{tool}' does not exist")
+                        yield self.error(section, i, "tools",
+                                         _("tool '{code}' does not exist").format(code=tool))
         for i, kpi in enumerate(fw.kpis):
             if not kpi.sdg_targets:
                 yield self.error("kpis", i, "sdg_targets",
-                                 "is linked to no SDG target; expected at least one")
+                                 _("is linked to no SDG target; expected at least one"))
             if not kpi.tools:
                 yield self.error("kpis", i, "tools",
-                                 "is linked to no WCO tool; expected at least one")
+                                 _("is linked to no WCO tool; expected at least one"))
         used_targets = {t for s in ("outcomes", "kpis") for x in getattr(fw, s)
                         for t in x.sdg_targets}
         for i, target in enumerate(fw.sdg_targets):
             if target.code not in used_targets:
-                yield self.warning("sdg_targets", i, None, "is not linked to any outcome or KPI")
+                yield self.warning("sdg_targets", i, None,
+                                   _("is not linked to any outcome or KPI"))
 
     def data_items(self) -> Iterator[Finding]:
         fw = self.fw
@@ -182,39 +196,44 @@ class _Checker:
             for key in item.breakdowns:
                 if key not in self.codes["breakdowns"]:
                     yield self.error("data_items", i, "breakdowns",
-                                     f"breakdown '{key}' is not declared in breakdowns")
+                                     _("breakdown '{key}' is not declared in breakdowns")
+                                     .format(key=key))
             for key, values in item.breakdown_values.items():
                 if key not in item.breakdowns:
                     yield self.error("data_items", i, "breakdown_values",
-                                     f"restricts '{key}', which is not one of its breakdowns")
+                                     _("restricts '{key}', which is not one of its breakdowns")
+                                     .format(key=key))
                 elif key in self.codes["breakdowns"]:
                     unknown = [v for v in values if v not in fw.breakdown(key).values]
                     if unknown:
                         yield self.error("data_items", i, "breakdown_values",
-                                         f"{', '.join(unknown)}: not values of '{key}' "
-                                         f"(expected some of: "
-                                         f"{', '.join(fw.breakdown(key).values)})")
+                                         _("{values}: not values of '{key}' (expected some "
+                                           "of: {allowed})").format(
+                                             values=", ".join(unknown), key=key,
+                                             allowed=", ".join(fw.breakdown(key).values)))
             if item.part_of is not None:
                 whole = items.get(item.part_of)
                 if whole is None:
                     yield self.error("data_items", i, "part_of",
-                                     f"whole '{item.part_of}' is not a data item")
+                                     _("whole '{code}' is not a data item").format(
+                                         code=item.part_of))
                 elif whole.type != item.type:
                     yield self.error("data_items", i, "part_of",
-                                     f"type '{item.type}' differs from its whole "
-                                     f"'{whole.code}' ({whole.type}); a part must be of the "
-                                     "same type")
+                                     _("type '{type}' differs from its whole '{whole}' "
+                                       "({whole_type}); a part must be of the same type").format(
+                                         type=item.type, whole=whole.code, whole_type=whole.type))
                 elif not set(item.breakdowns) <= set(whole.breakdowns):
                     yield self.error("data_items", i, "part_of",
-                                     f"is broken down by a key its whole '{whole.code}' lacks")
+                                     _("is broken down by a key its whole '{whole}' lacks")
+                                     .format(whole=whole.code))
                 elif self._part_cycle(item.code, items):
-                    yield self.error("data_items", i, "part_of", "part_of forms a cycle")
+                    yield self.error("data_items", i, "part_of", _("part_of forms a cycle"))
             if item.code not in used:
-                yield self.warning("data_items", i, None, "is used by no KPI formula")
+                yield self.warning("data_items", i, None, _("is used by no KPI formula"))
             if item.source is None and not item.measurable:
                 yield self.warning("data_items", i, "source",
-                                   "has no data source; expected where the administration "
-                                   "finds the figure")
+                                   _("has no data source; expected where the administration "
+                                     "finds the figure"))
 
     @staticmethod
     def _part_cycle(code: str, items: dict) -> bool:
@@ -245,11 +264,11 @@ class _Checker:
         years: set[int] = set()
         for name, text in [("formula", kpi.formula), *kpi.variants.items()]:
             field = "formula" if name == "formula" else "variants"
-            label = "formula" if name == "formula" else f"variant '{name}'"
+            what = _("formula") if name == "formula" else _("variant '{name}'").format(name=name)
             try:
                 expr = parse(text)
             except FormulaError as exc:
-                yield self.error("kpis", i, field, f"{label}: {exc}")
+                yield self.error("kpis", i, field, f"{what}: {exc}")
                 continue
             years |= expr.years()
             for ref in expr.references():
@@ -257,56 +276,67 @@ class _Checker:
                 item = items.get(ref.item)
                 if item is None:
                     yield self.error("kpis", i, field,
-                                     f"{label} uses '{ref.item}', which is not a data item")
+                                     _("{what} uses '{item}', which is not a data item")
+                                     .format(what=what, item=ref.item))
                     continue
                 for key, value in ref.breakdown:
                     if key not in item.breakdowns:
                         yield self.error("kpis", i, field,
-                                         f"{label}: '{ref}' uses breakdown '{key}', but data "
-                                         f"item '{item.code}' has "
-                                         f"{', '.join(item.breakdowns) or 'no breakdown'}")
+                                         _("{what}: '{ref}' uses breakdown '{key}', but data "
+                                           "item '{item}' has {breakdowns}").format(
+                                             what=what, ref=ref, key=key, item=item.code,
+                                             breakdowns=", ".join(item.breakdowns)
+                                             or _("no breakdown")))
                     elif value != "*" and key in breakdowns and \
                             value not in self.fw.breakdown_values(item.code, key):
                         allowed = self.fw.breakdown_values(item.code, key)
                         yield self.error("kpis", i, field,
-                                         f"{label}: '{ref}': '{value}' is not a value of "
-                                         f"'{key}' for {item.code} (expected one of: "
-                                         f"{', '.join(allowed)})")
+                                         _("{what}: '{ref}': '{value}' is not a value of "
+                                           "'{key}' for {item} (expected one of: {allowed})")
+                                         .format(what=what, ref=ref, value=value, key=key,
+                                                 item=item.code, allowed=", ".join(allowed)))
             for key in kpi.breakdowns:
                 lacking = [r.item for r in expr.references()
                            if r.item in items and key not in items[r.item].breakdowns]
                 if lacking:
                     yield self.error("kpis", i, "breakdowns",
-                                     f"KPI is broken down by '{key}', but "
-                                     f"{', '.join(sorted(set(lacking)))} "
-                                     f"{'has' if len(set(lacking)) == 1 else 'have'} no such "
-                                     "breakdown")
+                                     ngettext("KPI is broken down by '{key}', but {items} has "
+                                              "no such breakdown", "KPI is broken down by "
+                                              "'{key}', but {items} have no such breakdown",
+                                              len(set(lacking))).format(
+                                         key=key, items=", ".join(sorted(set(lacking)))))
         for key in kpi.breakdowns:
             if key not in breakdowns:
                 yield self.error("kpis", i, "breakdowns",
-                                 f"breakdown '{key}' is not declared in breakdowns")
+                                 _("breakdown '{key}' is not declared in breakdowns")
+                                 .format(key=key))
         if referenced:
             listed = set(kpi.data_items)
             missing, extra = sorted(referenced - listed), sorted(listed - referenced)
             if missing:
                 yield self.error("kpis", i, "data_items",
-                                 f"formula uses {', '.join(missing)}, not listed in data_items")
+                                 _("formula uses {items}, not listed in data_items").format(
+                                     items=", ".join(missing)))
             if extra:
                 yield self.error("kpis", i, "data_items",
-                                 f"lists {', '.join(extra)}, not used by the formula")
+                                 _("lists {items}, not used by the formula").format(
+                                     items=", ".join(extra)))
             expected = "T,T-1" if -1 in years else "T"
             if any(y not in (0, -1) for y in years):
                 yield self.error("kpis", i, "formula",
-                                 "uses a year other than T and T-1; the PMM reports T and T-1")
+                                 _("uses a year other than T and T-1; the PMM reports T and "
+                                   "T-1"))
             elif kpi.years != expected:
                 used = ", ".join("T" if y == 0 else f"T{y}" for y in sorted(years, reverse=True))
                 yield self.error("kpis", i, "years",
-                                 f"year rule is '{kpi.years}' but the formula uses {used}; "
-                                 f"expected '{expected}'")
+                                 _("year rule is '{rule}' but the formula uses {used}; "
+                                   "expected '{expected}'").format(rule=kpi.years, used=used,
+                                                                  expected=expected))
         yield from self.scoring(i, kpi)
         if kpi.data_source is None:
-            yield self.warning("kpis", i, "data_source", "has no data source; expected where "
-                               "the administration finds the figures")
+            yield self.warning("kpis", i, "data_source", _("has no data source; expected "
+                                                            "where the administration finds "
+                                                            "the figures"))
 
     def scoring(self, i: int, kpi: KPI) -> Iterator[Finding]:
         rule = kpi.scoring
@@ -314,18 +344,21 @@ class _Checker:
             levels = [b.level for b in rule.bands]
             if len(set(levels)) != len(levels) or levels != sorted(levels):
                 yield self.error("kpis", i, "scoring",
-                                 f"bands {levels}: expected distinct levels in order A, B, C")
+                                 _("bands {levels}: expected distinct levels in order A, B, "
+                                   "C").format(levels=levels))
             thresholds = [b.threshold for b in rule.bands]
             ordered = sorted(thresholds, reverse=kpi.direction == "higher")
             if thresholds != ordered or len(set(thresholds)) != len(thresholds):
-                better = "decrease" if kpi.direction == "higher" else "increase"
-                yield self.error("kpis", i, "scoring",
-                                 f"band thresholds {thresholds} must strictly {better} from A "
-                                 f"to C for direction '{kpi.direction}'")
+                message = _("band thresholds {thresholds} must strictly decrease from A to C "
+                            "for direction '{direction}'") if kpi.direction == "higher" else \
+                    _("band thresholds {thresholds} must strictly increase from A to C for "
+                      "direction '{direction}'")
+                yield self.error("kpis", i, "scoring", message.format(
+                    thresholds=thresholds, direction=kpi.direction))
         if kpi.unit == "percent" and kpi.target is not None and not 0 <= kpi.target <= 100 \
                 and "[T-1]" not in kpi.formula:
-            yield self.warning("kpis", i, "target", f"target {kpi.target} is outside 0–100 "
-                               "for a percentage")
+            yield self.warning("kpis", i, "target", _("target {target} is outside 0–100 for a "
+                                                      "percentage").format(target=kpi.target))
 
     def aggregation(self) -> Iterator[Finding]:
         levels = self.codes["kpis"] | self.codes["outcomes"] | self.codes["dimensions"]
@@ -333,8 +366,10 @@ class _Checker:
         for name, weights in self.fw.aggregation.weight_sets.items():
             for code, weight in weights.items():
                 if code not in levels:
-                    yield Finding("error", where, f"weight set {name}",
-                                  f"'{code}' is not a KPI, outcome or dimension")
+                    yield Finding("error", where, _("weight set {name}").format(name=name),
+                                  _("'{code}' is not a KPI, outcome or dimension").format(
+                                      code=code))
                 elif weight < 0:
-                    yield Finding("error", where, f"weight set {name}",
-                                  f"weight of '{code}' is {weight}; expected ≥ 0")
+                    yield Finding("error", where, _("weight set {name}").format(name=name),
+                                  _("weight of '{code}' is {weight}; expected ≥ 0").format(
+                                      code=code, weight=weight))
