@@ -187,6 +187,9 @@ def _value_labels() -> dict[str, str]:
         "accepted": pgettext("value", "accepted"), "error": pgettext("value", "error"),
         "warning": pgettext("value", "warning"),
         "true": pgettext("value", "true"), "false": pgettext("value", "false"),
+        "all": pgettext("value", "all"), "balanced": pgettext("value", "balanced"),
+        "region": pgettext("value", "region"), "income": pgettext("value", "income"),
+        "geography": pgettext("value", "geography"),
     }
 
 
@@ -221,5 +224,26 @@ def column(name: str) -> str:
         "submitted": pgettext("column", "submitted"), "coverage": pgettext("column", "coverage"),
         "since": pgettext("column", "since"), "before": pgettext("column", "before"),
         "after": pgettext("column", "after"), "delta": pgettext("column", "delta"),
+        "grouping": pgettext("column", "grouping"), "invited": pgettext("column", "invited"),
+        "started": pgettext("column", "started"), "validated": pgettext("column", "validated"),
+        "share_validated": pgettext("column", "share_validated"),
+        "critical_mass": pgettext("column", "critical_mass"),
+        "reported": pgettext("column", "reported"),
+        "not_applicable": pgettext("column", "not_applicable"),
+        "not_available": pgettext("column", "not_available"),
+        "not_computable": pgettext("column", "not_computable"),
+        "share_reported": pgettext("column", "share_reported"),
+        "reasons": pgettext("column", "reasons"),
+        "members_with_gaps": pgettext("column", "members_with_gaps"),
+        "gaps": pgettext("column", "gaps"), "mean_severity": pgettext("column", "mean_severity"),
+        "top_support": pgettext("column", "top_support"), "sdg": pgettext("column", "sdg"),
+        "cycle_from": pgettext("column", "cycle_from"), "cycle_to": pgettext("column", "cycle_to"),
+        "value_from": pgettext("column", "value_from"), "value_to": pgettext("column", "value_to"),
+        "better": pgettext("column", "better"), "rank": pgettext("column", "rank"),
+        "kpi_name": pgettext("column", "kpi_name"), "reference": pgettext("column", "reference"),
+        "unit": pgettext("column", "unit"), "evidence": pgettext("column", "evidence"),
+        "tool_names": pgettext("column", "tool_names"),
+        "working_bodies": pgettext("column", "working_bodies"),
+        "support_names": pgettext("column", "support_names"),
     }
     return headings.get(name, name)

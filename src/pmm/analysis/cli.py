@@ -102,7 +102,8 @@ def _cell(value: object) -> object:
 
 
 # columns whose values are codes, shown as words of the call's language in a table
-CODED = {"status", "level", "state", "kind", "gap", "disclosure", "direction", "unit", "role"}
+CODED = {"status", "level", "state", "kind", "gap", "disclosure", "direction", "unit", "role",
+         "group", "grouping"}
 
 
 def _shown(value: object, name: str = "") -> str:
