@@ -27,7 +27,7 @@ FRENCH = {
     "framework": "Liste les versions livrées du cadre.",
     "members": "Affiche les groupes de pairs : les Membres de chaque groupe.",
     "db": "Crée le schéma, ou le met à niveau vers la version la plus récente",
-    "user": "Ajoute un utilisateur (le mot de passe n'est jamais passé en argument).",
+    "user": "Réactive un utilisateur désactivé.",
     "audit": "Uniquement les N entrées les plus récentes.",
     "cycle": "Clôt un cycle : les Membres ne peuvent plus modifier ni soumettre de données.",
     "submission": "Pièces justificatives jointes à une soumission.",
