@@ -6,6 +6,7 @@ import contextvars
 import importlib
 import os
 import sys
+import traceback
 from typing import Annotated, Any
 
 import typer
@@ -123,8 +124,9 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command and return its exit code.
 
     User errors print their lines; unexpected ones print one line, not a traceback (set
-    PMM_DEBUG=1 to see it). Tests call this with an argument list. Each run has a context of
-    its own, so the language it chooses ends with it.
+    PMM_DEBUG=1 to see it, with the SQL and values of a database error). The exit code is the
+    error's (see `pmm.errors` and `pmm.store.faults`). Tests call this with an argument list.
+    Each run has a context of its own, so the language it chooses ends with it.
     """
     return contextvars.copy_context().run(_run, argv)
 
@@ -135,6 +137,8 @@ def _run(argv: list[str] | None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except PmmError as exc:
+        if os.environ.get("PMM_DEBUG"):  # where it came from, with the SQL of a database error
+            traceback.print_exception(exc, file=sys.stderr)
         for line in exc.lines:
             err.print(line, markup=False, highlight=False, soft_wrap=True)
         return exc.exit_code
@@ -144,10 +148,19 @@ def _run(argv: list[str] | None) -> int:
         # the technical detail stays as Python said it, but is labelled as such in every language
         message = _("Internal error: pmm did not expect this and stopped. Please report it with "
                     "this technical detail (PMM_DEBUG=1 shows the full trace): {error}")
-        err.print(message.format(error=f"{type(exc).__name__}: {exc}"), markup=False,
-                  highlight=False, soft_wrap=True)
+        err.print(message.format(error=_describe(exc)), markup=False, highlight=False,
+                  soft_wrap=True)
         return 70
     return 0
+
+
+def _describe(exc: BaseException) -> str:
+    """An unexpected error in one line. A database error's text holds its SQL and bound values
+    (member data): only its class is shown."""
+    if type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
+        orig = getattr(exc, "orig", None)
+        return type(orig or exc).__name__ + " " + _("(database error)")
+    return f"{type(exc).__name__}: {exc}"
 
 
 def entry() -> None:

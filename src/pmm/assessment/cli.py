@@ -400,11 +400,12 @@ def submission_show(cycle: CycleYear, member: Member, actor: As = None,
 def _transition(name: str, cycle: int, member: str, actor: str | None,
                 database_url: str | None, **kwargs: object) -> None:
     from pmm.assessment import workflow
-    from pmm.assessment.submissions import readable_submission
+    from pmm.assessment.submissions import lock, readable_submission
 
     with transaction(database_url) as session:
         who = acting(session, actor)
         sub = readable_submission(session, who, cycle, member)
+        lock(session, sub)  # wait for another writer (the same rule on both backends)
         getattr(workflow, name)(session, who, sub, **kwargs)
         typer.echo(_("{member}'s submission to cycle {year} is now {state}.").format(
             member=sub.member, year=cycle, state=label(sub.state)))
@@ -532,11 +533,12 @@ def evidence_get(
 def _review(name: str, cycle: int, member: str, actor: str | None, database_url: str | None,
             *args: object, **kwargs: object) -> None:
     from pmm.assessment import review
-    from pmm.assessment.submissions import readable_submission
+    from pmm.assessment.submissions import lock, readable_submission
 
     with transaction(database_url) as session:
         who = acting(session, actor)
         sub = readable_submission(session, who, cycle, member)
+        lock(session, sub)  # wait for another writer (the same rule on both backends)
         getattr(review, name)(session, who, sub, *args, **kwargs)
         typer.echo(_("{member}'s submission to cycle {year}: {state}.").format(
             member=sub.member, year=cycle, state=label(sub.state)))

@@ -20,6 +20,7 @@ from pmm.assessment.submissions import (
     check_editable,
     commit_plan,
     find_submission,
+    lock,
     plan_changes,
     start_submission,
 )
@@ -64,9 +65,18 @@ def import_file(session: Session, actor: Principal, year: int, member: str, path
                 raise PmmError(_("{file}: this workbook is for {fld} {got}, not {wanted}").format(
                     file=path, fld=fld, got=got, wanted=wanted))
     existing = find_submission(session, cycle, member)
+    if existing is not None:
+        lock(session, existing)  # wait for another writer: check against what it committed
     if expected_version is None and parsed.meta.get("version") and existing is not None:
         made_from = int(parsed.meta["version"])
         fresh = made_from == 0 and existing.version == 1  # started since, nothing saved yet
+        if made_from > existing.version:
+            raise ConflictError(_(
+                "Conflict: {file} was made from version {made} of {member}'s submission, but "
+                "the database holds only version {now}: the workbook is newer than the database "
+                "(was the database restored from an older backup, or is this another "
+                "database?). Nothing was imported.").format(
+                file=path, made=made_from, member=member, now=existing.version))
         if made_from != existing.version and not fresh:
             raise ConflictError(_(
                 "Conflict: {file} was made from version {made} of {member}'s submission, which "

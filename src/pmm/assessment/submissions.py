@@ -95,6 +95,16 @@ def find_submission(session: Session, cycle: Cycle, member: str) -> Submission |
                                                    Submission.member == member))
 
 
+def lock(session: Session, sub: Submission) -> None:
+    """Wait for any other writer of this submission, then read it afresh.
+
+    A command that changes a submission calls this before reading what it changes, so writers
+    queue and each applies on top of the previous one, on both backends: PostgreSQL locks the
+    row (SELECT ... FOR UPDATE); SQLite already holds the database lock (BEGIN IMMEDIATE).
+    """
+    session.refresh(sub, with_for_update=True)
+
+
 def get_submission(session: Session, year: int, member: str) -> Submission:
     """The submission of `member` to cycle `year` (a clear error if there is none)."""
     cycle = get_cycle(session, year)
@@ -129,9 +139,17 @@ def start_submission(session: Session, actor: Principal, year: int, member: str,
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise ConflictError(_("{member}'s submission to cycle {year} was just created by "
-                              "someone else; try again").format(member=member,
-                                                                year=year)) from None
+        # Created meanwhile by another writer (PostgreSQL; SQLite queues whole transactions):
+        # once it committed, carry on with it, as SQLite would.
+        if sub in session:
+            session.expunge(sub)
+        found = find_submission(session, cycle, member)
+        if found is None:
+            raise ConflictError(_("{member}'s submission to cycle {year} was just created by "
+                                  "someone else; try again").format(member=member,
+                                                                    year=year)) from None
+        lock(session, found)
+        return found
     record(session, [entry(actor.username, "submission.create", "submission", key=member,
                            field="state", new="draft", cycle=year, member=member, at=now)])
     return sub
@@ -306,6 +324,7 @@ def check_editable(session: Session, actor: Principal, sub: Submission, now: dt.
     """The submission's cycle, if `actor` may take the editing `action` on it now."""
     cycle = cycle_of(session, sub)
     require(actor, action, member=sub.member, year=cycle.year)
+    lock(session, sub)
     if sub.state not in EDITABLE:
         raise PmmError(_("{member}'s submission to cycle {year} is {state}: it can be edited "
                          "only as a draft or when changes are requested (the Secretariat can "
@@ -328,6 +347,13 @@ def bump_version(session: Session, sub: Submission, expected: int | None, now: d
                            .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         session.refresh(sub)
+        if expected > sub.version:
+            raise ConflictError(_(
+                "Conflict: your copy of {member}'s submission to cycle {year} is version "
+                "{expected}, newer than the database's version {found} (was the database "
+                "restored from an older backup, or is this another database?). Nothing was "
+                "saved.").format(member=sub.member, year=cycle_of(session, sub).year,
+                                 found=sub.version, expected=expected))
         raise ConflictError(_(
             "Conflict: {member}'s submission to cycle {year} was changed by someone else "
             "(now version {found}; your copy is version {expected}). Nothing was saved: "

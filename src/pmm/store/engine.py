@@ -1,9 +1,15 @@
 """Engines and transactions: one URL picks SQLite (embedded default) or PostgreSQL.
 
 `postgresql://user@host/db` is accepted as users write it and rewritten to the psycopg 3 driver.
-On SQLite every transaction starts with `BEGIN IMMEDIATE`, so two writers queue on the database
-lock (up to the busy timeout) instead of failing half-way; the version checks of the services then
-tell a stale write from a fresh one.
+Concurrency, the same on both backends: a command that changes a submission without naming the
+version it read waits for any other writer of that submission and applies on top of what it
+committed; with a version (`--expect-version`, a workbook's version) a stale write is refused as a
+conflict. On SQLite every transaction starts with `BEGIN IMMEDIATE`, so writers queue on the
+database lock (up to the busy timeout); on PostgreSQL a writer locks the submission's row before
+reading it (`pmm.assessment.submissions.lock`), which queues writers of the same submission.
+
+Driver errors pass through `pmm.store.faults.translate` here, so the CLI and the web platform both
+get one clear error per cause (unreachable, connection lost, read-only, full) without SQL.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from pmm.errors import PmmError
 from pmm.i18n import _
+from pmm.store import faults
 
 DEFAULT_URL = "sqlite:///pmm.db"
 ENV_VAR = "PMM_DATABASE_URL"
@@ -83,11 +90,27 @@ def _create(resolved: str) -> Engine:
         def _begin(connection) -> None:  # type: ignore[no-untyped-def]
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-        return engine
-    if backend == "postgresql":
-        return create_engine(resolved, pool_pre_ping=True)
-    raise PmmError(_("Database URL {url!r}: only SQLite and PostgreSQL are supported.").format(
-        url=display_url(resolved)))
+    elif backend == "postgresql":
+        engine = create_engine(resolved, pool_pre_ping=True)
+    else:
+        raise PmmError(_("Database URL {url!r}: only SQLite and PostgreSQL are supported.").format(
+            url=display_url(resolved)))
+    where = display_url(resolved)
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context) -> Exception | None:  # type: ignore[no-untyped-def]
+        if context.is_pre_ping:  # the pool replaces a dead pooled connection by itself
+            return None
+        found = faults.translate(
+            context.original_exception, where, connecting=context.connection is None,
+            committing=context.connection is not None and context.statement is None,
+            disconnect=context.is_disconnect)
+        if found is not None:
+            # The statement and its parameters (member values) only for PMM_DEBUG=1.
+            found.add_note(str(context.sqlalchemy_exception or context.original_exception))
+        return found
+
+    return engine
 
 
 @contextmanager
