@@ -155,3 +155,112 @@ def test_process_killed_mid_import_leaves_the_database_as_it_was(db: str, tmp_pa
     assert done.returncode == 9, done.stderr
     assert snapshot(capsys) == before
     assert value(db, "declarations") == []
+
+
+# ------------------------------------------------ one rule on both backends (engine.py docstring)
+
+def overlapping_imports(db: str, tmp_path: Path, monkeypatch, first: dict, second: dict,
+                        expect: int | None = None) -> tuple[int, int]:
+    """Import `first`, hold its transaction open after it wrote, import `second` meanwhile, then
+    let the first commit. Returns both exit codes."""
+    import pmm.assessment.exchange as exchange
+
+    real = exchange.commit_plan
+    written, release = threading.Event(), threading.Event()
+
+    def holding(session, *args, **kwargs):  # type: ignore[no-untyped-def]
+        changes = real(session, *args, **kwargs)
+        session.flush()  # the rows are written (and locked) inside the open transaction
+        if threading.current_thread().name == "first":
+            written.set()
+            release.wait(60)
+        return changes
+
+    monkeypatch.setattr(exchange, "commit_plan", holding)
+    version_option = [] if expect is None else ["--expect-version", str(expect)]
+    codes: dict[str, int] = {}
+
+    def importer(name: str, values: dict) -> None:
+        path = write_csv(tmp_path / f"{name}.csv", values)
+        codes[name] = run(["submission", "import", str(path), *C, "--as", "ncp-fra",
+                           *version_option])
+
+    a = threading.Thread(target=importer, args=("first", first), name="first")
+    b = threading.Thread(target=importer, args=("second", second), name="second")
+    a.start()
+    assert written.wait(60)
+    b.start()
+    b.join(1.5)  # the second import reaches the database and waits for the first's lock
+    release.set()
+    a.join(120)
+    b.join(120)
+    return codes["first"], codes["second"]
+
+
+def test_import_without_version_waits_for_the_other_writer_and_applies_on_top(
+        db: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    start(db)
+    edit(db, "release_time_mean_h", 10.0, None)
+    v = version(db)
+    codes = overlapping_imports(db, tmp_path, monkeypatch,
+                                {("release_time_mean_h", 2024, ""): "11", ("aeo_count", 2024, ""):
+                                 "110"},
+                                {("release_time_mean_h", 2024, ""): "12"})
+    assert codes == (0, 0)  # SQLite and PostgreSQL alike (PostgreSQL refused the second before)
+    assert value(db, "release_time_mean_h") == [12.0]
+    assert value(db, "aeo_count") == [110.0]  # the first import's other value is kept
+    assert version(db) == v + 2
+    capsys.readouterr()
+    assert run(["audit", "--format", "csv"]) == 0
+    trail = [line for line in capsys.readouterr().out.splitlines()
+             if "release_time_mean_h[2024]" in line]
+    # the second applied on top of the first: its old value is what the first saved
+    assert [line.split(",")[9:11] for line in trail[-2:]] == [["10", "11"], ["11", "12"]]
+
+
+def test_import_with_a_stale_version_is_refused_on_both_backends(
+        db: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    start(db)
+    v = version(db)
+    codes = overlapping_imports(db, tmp_path, monkeypatch,
+                                {("release_time_mean_h", 2024, ""): "11"},
+                                {("release_time_mean_h", 2024, ""): "12"}, expect=v)
+    assert codes == (0, 3)
+    assert "your copy is version" in capsys.readouterr().err
+    assert value(db, "release_time_mean_h") == [11.0]
+    assert version(db) == v + 1
+
+
+def test_first_imports_of_a_new_submission_overlap(db: str, tmp_path: Path, monkeypatch) -> None:
+    # nobody has started FRA's submission: both imports create it; the second applies on top
+    codes = overlapping_imports(db, tmp_path, monkeypatch,
+                                {("release_time_mean_h", 2024, ""): "11"},
+                                {("aeo_count", 2024, ""): "120"})
+    assert codes == (0, 0)
+    assert value(db, "release_time_mean_h") == [11.0]
+    assert value(db, "aeo_count") == [120.0]
+    assert version(db) == 3
+
+
+def test_a_workbook_newer_than_the_database_says_so(db: str, tmp_path: Path, capsys,
+                                                    make_database) -> None:
+    # the same cycle in another database (or this one restored from an older backup) is behind
+    start(db)
+    backup = tmp_path / "older.jsonl.gz"
+    assert run(["db", "backup", str(backup)]) == 0
+    edit(db, "release_time_mean_h", 10.0, None)
+    edit(db, "release_time_mean_h", 11.0, None)
+    book = tmp_path / "t.xlsx"
+    assert run(["submission", "template", *C, "-o", str(book)]) == 0  # made from version 3
+    older = make_database("sqlite", upgraded=False)
+    assert run(["db", "restore", str(backup), "--database-url", older]) == 0
+    edit(older, "release_time_mean_h", 9.0, None)  # now at version 2
+    capsys.readouterr()
+    assert run(["submission", "import", str(book), *C, "--as", "ncp-fra",
+                "--database-url", older]) == 3
+    message = capsys.readouterr().err
+    assert "made from version 3" in message and "holds only version 2" in message
+    assert "newer than the database" in message and "has since been changed" not in message
+    assert run(["submission", "set", *C, "release_time_mean_h", "8", "--as", "ncp-fra",
+                "--expect-version", "5", "--database-url", older]) == 3
+    assert "newer than the database's version 2" in capsys.readouterr().err

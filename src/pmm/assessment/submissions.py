@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from sqlalchemy import and_, bindparam, delete, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pmm.access import EDITABLE, Principal, require
@@ -131,25 +131,19 @@ def start_submission(session: Session, actor: Principal, year: int, member: str,
     if why:
         raise PmmError(_("{member} cannot start a submission: {why}").format(member=member,
                                                                              why=why))
-    sub = Submission(cycle_id=cycle.id, member=member, state="draft", revision=1,
-                     sealed_revision=0, review_requested=False, version=1, created_at=now,
-                     updated_at=now)
-    session.add(sub)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        # Created meanwhile by another writer (PostgreSQL; SQLite queues whole transactions):
-        # once it committed, carry on with it, as SQLite would.
-        if sub in session:
-            session.expunge(sub)
-        found = find_submission(session, cycle, member)
-        if found is None:
-            raise ConflictError(_("{member}'s submission to cycle {year} was just created by "
-                                  "someone else; try again").format(member=member,
-                                                                    year=year)) from None
-        lock(session, found)
-        return found
+    # INSERT ... ON CONFLICT DO NOTHING: if another writer is creating it right now, this waits
+    # for it (PostgreSQL) and then carries on with its submission, as SQLite's queue does.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    created = session.execute(
+        dialect.insert(Submission)
+        .values(cycle_id=cycle.id, member=member, state="draft", revision=1, sealed_revision=0,
+                review_requested=False, version=1, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["cycle_id", "member"])).rowcount == 1
+    sub = session.scalars(select(Submission).where(Submission.cycle_id == cycle.id,
+                                                   Submission.member == member)
+                          .with_for_update().execution_options(populate_existing=True)).one()
+    if not created:
+        return sub
     record(session, [entry(actor.username, "submission.create", "submission", key=member,
                            field="state", new="draft", cycle=year, member=member, at=now)])
     return sub
