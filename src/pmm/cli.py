@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                   "and export framework versions."),
     "members": ("pmm.members.cli", "app", "WCO Member administrations and peer groups."),
     "db": ("pmm.store.cli", "db_app", "The database: create or upgrade its schema, back up, "
-           "restore."),
+           "verify a backup, restore."),
     "user": ("pmm.store.cli", "user_app", "Users and roles."),
     "audit": ("pmm.assessment.cli", "app", "The audit trail: who changed what, when, and why."),
     "cycle": ("pmm.assessment.cli", "app", "Cycles: create, open, close, list, show."),

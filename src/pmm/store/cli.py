@@ -41,7 +41,8 @@ def acting(session: Session, username: str | None) -> Principal:
         raise type(exc)(*(f"--as {username}: {line}" for line in exc.lines)) from None
 
 
-db_app = typer.Typer(help=_("The database: create or upgrade its schema, back up, restore."),
+db_app = typer.Typer(help=_("The database: create or upgrade its schema, back up, verify a "
+                            "backup, restore."),
                      no_args_is_help=True)
 user_app = typer.Typer(help=_("Users and roles."), no_args_is_help=True)
 
@@ -67,8 +68,25 @@ def db_backup(file: Annotated[Path, typer.Argument(help=_("Backup file to write 
         rows=sum(counts.values()), tables=len(counts), file=file))
 
 
+@db_app.command("verify", help=_(
+    "Check that FILE is a whole, unaltered backup (every line against its manifest); nothing "
+    "is written."))
+def db_verify(file: Annotated[Path, typer.Argument(help=_("Backup file made by `pmm db backup`."),
+                                                   exists=True, dir_okay=False)]) -> None:
+    from pmm.store.backup import FORMAT_VERSION, verify
+
+    found = verify(file)
+    typer.echo(_("{file}: a whole backup (format version {version}, schema {schema}): {rows} rows "
+                 "of {tables} tables, SHA-256 {digest}.").format(
+        file=file, version=FORMAT_VERSION, schema=found.schema, rows=sum(found.counts.values()),
+        tables=len(found.counts), digest=found.sha256))
+    for table, rows in found.counts.items():
+        typer.echo(f"  {table}\t{rows}")
+
+
 @db_app.command("restore", help=_(
-    "Load FILE into a new, empty database (never over existing data)."))
+    "Check FILE whole, then load it into a new, empty database (never over existing data), "
+    "all or nothing."))
 def db_restore(file: Annotated[Path, typer.Argument(help=_("Backup file made by `pmm db backup`."),
                                                     exists=True, dir_okay=False)],
                database_url: DatabaseUrl = None) -> None:

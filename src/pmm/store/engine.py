@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
@@ -148,11 +148,14 @@ def head() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
-def current(engine: Engine) -> str | None:
-    """The schema revision of the database (None: never upgraded)."""
+def current(engine: Engine, connection: Connection | None = None) -> str | None:
+    """The schema revision of the database (None: never upgraded), read on `connection` if
+    given (inside its transaction)."""
     from alembic.runtime.migration import MigrationContext
 
     try:
+        if connection is not None:
+            return MigrationContext.configure(connection).get_current_revision()
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:

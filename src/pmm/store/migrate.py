@@ -7,6 +7,7 @@ The schema check that every transaction makes (`current`, `head`, `ensure_curren
 from __future__ import annotations
 
 from alembic import command
+from sqlalchemy import Connection
 
 from pmm.store.engine import (
     alembic_config,
@@ -16,16 +17,22 @@ from pmm.store.engine import (
     schema_changed,
 )
 
-__all__ = ["current", "head", "upgrade"]
+__all__ = ["current", "head", "upgrade", "upgrade_on"]
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> str:
     """Bring the database to `revision` (default: the newest); returns the revision reached."""
     engine = get_engine(url)
     current(engine)  # a clear message when the database cannot be reached
-    config = alembic_config()
     with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-    schema_changed(engine)
+        upgrade_on(connection, revision)
     return current(engine) or ""
+
+
+def upgrade_on(connection: Connection, revision: str = "head") -> None:
+    """Migrate inside the caller's transaction (DDL is transactional on both backends), so a
+    caller that fails later (a restore) leaves no schema behind."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+    schema_changed(connection.engine)
