@@ -253,3 +253,26 @@ def test_an_unexpected_database_error_shows_no_sql(database_url: str, tmp_path: 
     message = capsys.readouterr().err
     assert message.startswith("Internal error: ") and "(database error)." in message
     assert "no_such_column" not in message and SECRET not in message
+
+
+# ------------------------------------------------------------------------------------ busy
+
+def test_a_writer_blocked_too_long_is_told_to_retry(pg_db: str, postgres, tmp_path: Path,
+                                                    capsys) -> None:
+    assert run(["submission", "set", "--cycle", "2024", "--member", "FRA",
+                "release_time_mean_h", "10", "--as", "ncp-fra"]) == 0
+    before = snapshot(capsys)
+    name = make_url(pg_db).database
+    postgres.admin(f"ALTER DATABASE {name} SET lock_timeout = '300ms'")
+    dispose(pg_db)
+    import psycopg
+
+    # someone else holds FRA's submission (an open transaction that wrote it) and does not let go
+    with psycopg.connect(host=str(postgres.socket), user="postgres", dbname=name) as other:
+        other.execute("UPDATE submissions SET updated_at = updated_at WHERE member = 'FRA'")
+        message = failed_import(tmp_path, capsys, 75)
+        other.rollback()
+    assert "is busy" in message and "Run the command again" in message
+    postgres.admin(f"ALTER DATABASE {name} RESET lock_timeout")
+    dispose(pg_db)
+    assert snapshot(capsys) == before
