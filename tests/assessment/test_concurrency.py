@@ -211,7 +211,7 @@ def test_import_without_version_waits_for_the_other_writer_and_applies_on_top(
     assert value(db, "aeo_count") == [110.0]  # the first import's other value is kept
     assert version(db) == v + 2
     capsys.readouterr()
-    assert run(["audit", "--format", "csv"]) == 0
+    assert run(["audit", "--format", "csv", "--as", "sec"]) == 0
     trail = [line for line in capsys.readouterr().out.splitlines()
              if "release_time_mean_h[2024]" in line]
     # the second applied on top of the first: its old value is what the first saved
@@ -251,7 +251,7 @@ def test_a_workbook_newer_than_the_database_says_so(db: str, tmp_path: Path, cap
     edit(db, "release_time_mean_h", 10.0, None)
     edit(db, "release_time_mean_h", 11.0, None)
     book = tmp_path / "t.xlsx"
-    assert run(["submission", "template", *C, "-o", str(book)]) == 0  # made from version 3
+    assert run(["submission", "template", *C, "-o", str(book), "--as", "ncp-fra"]) == 0  # v3
     older = make_database("sqlite", upgraded=False)
     assert run(["db", "restore", str(backup), "--database-url", older]) == 0
     edit(older, "release_time_mean_h", 9.0, None)  # now at version 2

@@ -32,9 +32,9 @@ SECRET = "123456789.25"  # a member value in the imported file: never on screen
 
 def snapshot(capsys) -> tuple[str, str]:
     capsys.readouterr()
-    assert run(["submission", "export", "--cycle", "2024", "--member", "FRA"]) == 0
+    assert run(["submission", "export", "--cycle", "2024", "--member", "FRA", "--as", "sec"]) == 0
     exported = capsys.readouterr().out
-    assert run(["audit", "--format", "csv"]) == 0
+    assert run(["audit", "--format", "csv", "--as", "sec"]) == 0
     return exported, capsys.readouterr().out
 
 
@@ -141,7 +141,7 @@ def test_read_only_sqlite_file(sqlite_db: str, tmp_path: Path, capsys,
     monkeypatch.setenv("PMM_DATABASE_URL", read_only)
     message = failed_import(tmp_path, capsys, 73)
     assert "is read-only; nothing was saved" in message
-    assert run(["cycle", "list"]) == 0  # reading still works
+    assert run(["cycle", "list", "--as", "sec"]) == 0  # reading still works
     dispose(read_only)
     monkeypatch.setenv("PMM_DATABASE_URL", database_url)
     assert snapshot(capsys) == before
@@ -164,7 +164,7 @@ def test_read_only_postgresql(pg_db: str, postgres, tmp_path: Path, capsys) -> N
     assert "is read-only; nothing was saved" in message
     assert run(["submission", "set", "--cycle", "2024", "--member", "FRA",
                 "release_time_mean_h", "10", "--as", "ncp-fra"]) == 73
-    assert run(["cycle", "list"]) == 0
+    assert run(["cycle", "list", "--as", "sec"]) == 0
     postgres.admin(f"ALTER DATABASE {name} SET default_transaction_read_only = off")
     dispose(pg_db)
     assert snapshot(capsys) == before

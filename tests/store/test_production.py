@@ -67,7 +67,7 @@ def test_the_application_role_works_and_cannot_touch_the_audit_trail(
     assert run(["db", "backup", str(tmp_path / "b.jsonl.gz")]) == 0
     assert run(["db", "verify", str(tmp_path / "b.jsonl.gz")]) == 0
     capsys.readouterr()
-    assert run(["audit", "--member", "FRA"]) == 0
+    assert run(["audit", "--member", "FRA", "--as", "sec"]) == 0
     assert "typo" in capsys.readouterr().out
     dispose(app)
     with connect("pmm_app", "pmm") as conn:
