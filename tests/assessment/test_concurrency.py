@@ -163,9 +163,9 @@ def overlapping_imports(db: str, tmp_path: Path, monkeypatch, first: dict, secon
                         expect: int | None = None) -> tuple[int, int]:
     """Import `first`, hold its transaction open after it wrote, import `second` meanwhile, then
     let the first commit. Returns both exit codes."""
-    import pmm.assessment.exchange as exchange
+    import pmm.assessment.imports as imports
 
-    real = exchange.commit_plan
+    real = imports.commit_plan
     written, release = threading.Event(), threading.Event()
 
     def holding(session, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -176,7 +176,7 @@ def overlapping_imports(db: str, tmp_path: Path, monkeypatch, first: dict, secon
             release.wait(60)
         return changes
 
-    monkeypatch.setattr(exchange, "commit_plan", holding)
+    monkeypatch.setattr(imports, "commit_plan", holding)
     version_option = [] if expect is None else ["--expect-version", str(expect)]
     codes: dict[str, int] = {}
 

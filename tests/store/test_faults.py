@@ -104,9 +104,9 @@ def test_connection_killed_mid_import(pg_db: str, postgres, tmp_path: Path, caps
     assert run(["submission", "set", "--cycle", "2024", "--member", "FRA",
                 "release_time_mean_h", "10", "--as", "ncp-fra"]) == 0
     before = snapshot(capsys)
-    import pmm.assessment.exchange as exchange
+    import pmm.assessment.imports as imports
 
-    real = exchange.commit_plan
+    real = imports.commit_plan
 
     def killed(session, *args, **kwargs):  # type: ignore[no-untyped-def]
         changes = real(session, *args, **kwargs)  # the rows are written, not committed...
@@ -116,7 +116,7 @@ def test_connection_killed_mid_import(pg_db: str, postgres, tmp_path: Path, caps
         return changes
 
     with monkeypatch.context() as patch:
-        patch.setattr(exchange, "commit_plan", killed)
+        patch.setattr(imports, "commit_plan", killed)
         message = failed_import(tmp_path, capsys, 75)
         assert "stopped answering (the connection was lost); nothing was saved" in message
         # the SQL and its values are there for whoever asks (PMM_DEBUG=1), and only then
@@ -251,7 +251,7 @@ def test_an_unexpected_database_error_shows_no_sql(database_url: str, tmp_path: 
     capsys.readouterr()
     assert run(["submission", "import", str(path), *C]) == 70
     message = capsys.readouterr().err
-    assert message.startswith("Internal error: ") and "(database error)." in message
+    assert message.startswith("Internal error: ") and "(database error)" in message
     assert "no_such_column" not in message and SECRET not in message
 
 
