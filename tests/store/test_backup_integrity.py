@@ -210,3 +210,45 @@ def test_a_restore_failing_midway_leaves_no_schema_behind(made, make_database, t
     assert "rows of table users break a rule of the database" in message
     assert "Nothing was restored" in message and "INSERT" not in message
     assert fingerprint(where) == before  # no tables, functions, triggers (SQLite: no file)
+
+
+@pytest.mark.postgres
+def test_a_backup_is_one_snapshot_while_others_write(make_database, tmp_path: Path,
+                                                     request: pytest.FixtureRequest) -> None:
+    # PostgreSQL: a change committed while the backup is between two tables (its audit entry
+    # already copied, its values not yet) is in neither. (SQLite holds writers off meanwhile.)
+    import psycopg
+    from sqlalchemy import event
+
+    from pmm.store.engine import get_engine
+
+    source = make_database("postgresql")
+    populate(source, tmp_path)
+    before = tmp_path / "before.jsonl.gz"
+    assert run(["db", "backup", str(before), "--database-url", source]) == 0
+    server = request.getfixturevalue("postgres_server")
+    fired: list[str] = []
+
+    def meanwhile(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        if "FROM item_values" in statement and not fired:
+            fired.append(statement)
+            with psycopg.connect(host=str(server.socket), user="postgres",
+                                 dbname=make_url(resolve_url(source)).database) as other:
+                other.execute("UPDATE item_values SET value = value + 1")
+                other.execute(
+                    "INSERT INTO audit (at, actor, action, entity, key, field, old, new, "
+                    "reason, cycle, member) SELECT at, actor, action, entity, key, field, old, "
+                    "new, 'meanwhile', cycle, member FROM audit LIMIT 1")
+
+    engine = get_engine(source)
+    event.listen(engine, "before_cursor_execute", meanwhile)
+    during = tmp_path / "during.jsonl.gz"
+    try:
+        assert run(["db", "backup", str(during), "--database-url", source]) == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", meanwhile)
+    assert fired
+    assert during.read_bytes() == before.read_bytes()  # the state when the backup began
+    after = tmp_path / "after.jsonl.gz"
+    assert run(["db", "backup", str(after), "--database-url", source]) == 0
+    assert after.read_bytes() != before.read_bytes()  # the change was committed

@@ -122,9 +122,14 @@ def backup(path: Path, url: str | None = None) -> dict[str, int]:
     whole = hashlib.sha256()
     tmp = path.with_name(path.name + ".part")
     try:
-        # One read transaction, so the copy is consistent even while others write.
-        with engine.connect() as conn, conn.begin(), open(tmp, "wb") as raw, gzip.GzipFile(
-                filename="", mode="wb", fileobj=raw, mtime=0) as out:
+        # One read transaction on one snapshot, so the copy is consistent even while others
+        # write: SQLite's BEGIN IMMEDIATE holds writers off; PostgreSQL's default (READ
+        # COMMITTED) would give each table's SELECT a newer snapshot, REPEATABLE READ does not.
+        snapshot = {"isolation_level": "REPEATABLE READ"} if (
+            engine.dialect.name == "postgresql") else {}
+        with engine.connect().execution_options(**snapshot) as conn, conn.begin(), open(
+                tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw,
+                                                 mtime=0) as out:
             def write(data: bytes, digest: Any = None) -> None:
                 out.write(data)
                 whole.update(data)
