@@ -128,9 +128,10 @@ def format_number(number: int | float) -> str:
     return _numbers.format_decimal(number, locale=language())
 
 
-def format_decimal(number: float, digits: int = 2) -> str:
-    """A measured value for a person, at most `digits` decimals: `1 234,57` in French."""
-    pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+def format_decimal(number: float, digits: int = 2, *, fixed: bool = False) -> str:
+    """A measured value for a person, at most `digits` decimals (exactly, if `fixed`):
+    `1 234,57` in French."""
+    pattern = "#,##0" + ("." + ("0" if fixed else "#") * digits if digits > 0 else "")
     return _numbers.format_decimal(number, format=pattern, locale=language())
 
 

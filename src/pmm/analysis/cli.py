@@ -285,8 +285,9 @@ def _print_plan(frame: pd.DataFrame, member: str, cycle: int) -> None:
                   markup=False, highlight=False)
     for row in frame.itertuples(index=False):
         console.print(f"\n{row.rank}. {row.kpi} {row.kpi_name} — " + _(
-            "{gap} gap (severity {severity:.2f}, priority {priority:.2f})").format(
-            gap=_(row.gap), severity=row.severity, priority=row.priority),
+            "{gap} gap (severity {severity}, priority {priority})").format(
+            gap=_(row.gap), severity=format_decimal(row.severity, 2, fixed=True),
+            priority=format_decimal(row.priority, 2, fixed=True)),
             markup=False, highlight=False)
         console.print("   " + _("Evidence: {text}").format(text=row.evidence), markup=False,
                       highlight=False)
