@@ -49,18 +49,20 @@ def _quote(ident: str, dialect: str) -> str:
     return f"`{ident}`" if dialect == "spark" else f'"{ident}"'
 
 
-def typed_select(table: str, raw: str, dialect: str, *, from_text: bool) -> str:
+def typed_select(source: Source, raw: str, dialect: str) -> str:
     """SQL selecting the contract's columns of `raw` with their canonical types.
 
-    Text (CSV) cells are cast with TRY_CAST on DuckDB, so a verifier reading a bad file still
-    sees every other cell; Spark reads only verified folders.
+    Text cells (every CSV cell, and Parquet dates and timestamps stored as strings) are cast with
+    TRY_CAST on DuckDB, so a verifier reading a bad file still sees every other cell; Spark reads
+    only verified folders.
     """
     cols = []
-    for col in TABLES[table].columns:
+    for col in TABLES[source.table].columns:
+        text = source.is_text(col.name)
         target = _TYPES[dialect][col.kind]
         q = _quote(col.name, dialect)
-        cast = "TRY_CAST" if (from_text and dialect == "duckdb") else "CAST"
-        expr = f"{cast}({_cell(q, col, from_text, dialect)} AS {target})"
+        cast = "TRY_CAST" if (text and dialect == "duckdb") else "CAST"
+        expr = f"{cast}({_cell(q, col, text, dialect)} AS {target})"
         if col.kind == "timestamp":
             expr = f"epoch_us({expr})" if dialect == "duckdb" else f"unix_micros({expr})"
         cols.append(f"{expr} AS {q}")
@@ -73,6 +75,8 @@ def _cell(q: str, col: Column, from_text: bool, dialect: str) -> str:
     if from_text and dialect == "duckdb":
         # trim() also keeps DuckDB from pushing the cast into its CSV reader, where a TRY_CAST
         # becomes a hard conversion error.
+        return f"trim({q})"
+    if from_text and col.kind in ("date", "timestamp"):
         return f"trim({q})"
     return q
 
@@ -133,8 +137,7 @@ class DuckDBEngine:
     def register(self, sources: dict[str, Source]) -> None:
         for name, source in sources.items():
             self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
-                             + typed_select(name, raw_scan(source), "duckdb",
-                                            from_text=source.format == "csv"))
+                             + typed_select(source, raw_scan(source), "duckdb"))
 
     def sql(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
@@ -198,8 +201,7 @@ class SparkEngine:
             raw = f"pmm_raw_{name}"
             df.createOrReplaceTempView(raw)
             self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{name}` AS "
-                           + typed_select(name, f"`{raw}`", "spark",
-                                          from_text=source.format == "csv"))
+                           + typed_select(source, f"`{raw}`", "spark"))
 
     def execute(self, expr: ir.Table) -> pa.Table:
         return self.spark.sql(compile_sql(expr, self.dialect)).toArrow()
