@@ -14,7 +14,9 @@ canonical types of `contract.py`, and take every year and date of a timestamp in
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 from typing import Any, Protocol
 
 import ibis
@@ -77,7 +79,9 @@ def _cell(q: str, col: Column, from_text: bool, dialect: str) -> str:
         # becomes a hard conversion error.
         return f"trim({q})"
     if from_text and col.kind in ("date", "timestamp"):
-        return f"trim({q})"
+        # Spark's CSV reader gives null for an empty cell, but a Parquet string stays '' (an
+        # open AEO end): both mean no value.
+        return f"nullif(trim({q}), '')"
     return q
 
 
@@ -190,6 +194,7 @@ class SparkEngine:
         self.spark = session or spark_session(master or "local[2]")
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self._cached: dict[str, Any] = {}
+        self._staged: list[Path] = []
 
     def register(self, sources: dict[str, Source]) -> None:
         for name, source in sources.items():
@@ -205,6 +210,30 @@ class SparkEngine:
 
     def execute(self, expr: ir.Table) -> pa.Table:
         return self.spark.sql(compile_sql(expr, self.dialect)).toArrow()
+
+    def read_table(self, name: str, path: Path, like: ir.Table) -> ir.Table:
+        """A Parquet file (a saved `facts`) as the view `name`, with the schema of `like`.
+
+        Spark skips files whose name starts with a dot, even named explicitly, so the file is
+        linked under a visible name in a private folder beside it (removed on `close`); that
+        folder sits in the microdata folder, which the cluster reads anyway. OSError when the
+        folder cannot be written.
+        """
+        staging = Path(tempfile.mkdtemp(prefix=".pmm-spark-", dir=path.parent))
+        self._staged.append(staging)
+        visible = staging / "facts.parquet"
+        try:
+            os.link(path, visible)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(path, visible)
+        df = self.spark.read.parquet(str(staging))
+        missing = [c for c in like.columns if c not in df.columns]
+        if missing:
+            raise PmmError(_("{file}: not a saved verification of this version (no column "
+                             "{column!r}); run pmm measure verify --save again").format(
+                file=path, column=missing[0]))
+        df.select(*like.columns).createOrReplaceTempView(name)
+        return ibis.table(like.schema(), name=name)
 
     def materialise(self, name: str, expr: ir.Table) -> ir.Table:
         from pyspark import StorageLevel
@@ -225,6 +254,9 @@ class SparkEngine:
         for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
+        for folder in self._staged:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._staged.clear()
 
 
 def spark_session(master: str) -> Any:

@@ -4,7 +4,7 @@ Opening a folder always verifies it first (on DuckDB) and refuses it with the ve
 messages if anything is wrong, so nothing is ever computed from a half-read or defective file;
 a verification saved beside unchanged files (`saved.py`) stands in for it. On DuckDB the
 verifier's `facts` table is reused as is; on Spark the same Ibis expression builds it again on
-the cluster.
+the cluster, unless a saved verification stands in: the cluster then reads the saved table.
 """
 
 from __future__ import annotations
@@ -73,10 +73,19 @@ class Microdata:
         else:
             self._duck.close()
             self._duck = None
-            self._step(_("building the declaration table on Spark"))
-            self.engine = SparkEngine(master=self._spark_master, session=self._spark_session)
-            self.engine.register(self.sources)
-            self.facts = Q.build_facts(self.engine, "aeo" in self.sources)
+            spark = SparkEngine(master=self._spark_master, session=self._spark_session)
+            self.engine = spark
+            spark.register(self.sources)
+            self.facts = None  # type: ignore[assignment]
+            if reused is not None:
+                # The saved table is the one the cluster would build: read it instead.
+                try:
+                    self.facts = spark.read_table("facts", saved.path_of(self.folder), facts)
+                except OSError:  # a read-only folder: build it on the cluster
+                    pass
+            if self.facts is None:
+                self._step(_("building the declaration table on Spark"))
+                self.facts = Q.build_facts(spark, "aeo" in self.sources)
         return self
 
     def __exit__(self, *exc: object) -> None:
