@@ -9,6 +9,7 @@ the cluster, unless a saved verification stands in: the cluster then reads the s
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,10 +80,8 @@ class Microdata:
             self.facts = None  # type: ignore[assignment]
             if reused is not None:
                 # The saved table is the one the cluster would build: read it instead.
-                try:
+                with contextlib.suppress(OSError):  # a read-only folder: build it below
                     self.facts = spark.read_table("facts", saved.path_of(self.folder), facts)
-                except OSError:  # a read-only folder: build it on the cluster
-                    pass
             if self.facts is None:
                 self._step(_("building the declaration table on Spark"))
                 self.facts = Q.build_facts(spark, "aeo" in self.sources)
