@@ -47,6 +47,14 @@ def year_start(year: int) -> int:
     return int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000
 
 
+def utc_day(us: int | None) -> str:
+    """The UTC date of an instant in microseconds since the epoch ('?' if unknown)."""
+    if us is None:
+        return "?"
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).date(
+        ).isoformat()
+
+
 def in_year(us: ir.IntegerValue, year: int) -> ir.BooleanValue:
     return (us >= year_start(year)) & (us < year_start(year + 1))
 
