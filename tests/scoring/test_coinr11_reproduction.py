@@ -97,3 +97,36 @@ def test_the_cli_runs_the_coinr_order(peer11_dir: Path, tmp_path: Path,
     ours = pd.read_csv(out / "stage_aggregated.csv")
     theirs = pd.read_csv(peer11_dir / "stage_aggregated.csv")
     assert first_mismatch(ours, theirs, "aggregated") is None
+
+
+def test_uncertainty_follows_the_spec_order(peer11_dir: Path, tmp_path: Path, result) -> None:  # type: ignore[no-untyped-def]
+    from pmm.scoring import robustness as ua
+
+    factors = {"runs": 30, "factors": [
+        {"name": "winsorisation", "step": "treat",
+         "alternatives": [{"winmax": 1}, {"winmax": 3}, "off"]},
+        {"name": "normalisation", "step": "normalise",
+         "alternatives": [{}, {"method": "zscore", "mean": 10, "sd": 2}]},
+        {"name": "weights", "weight_noise": {2: 0.25}}]}
+    model = ua.prepare(write_spec(tmp_path, peer11_dir, {**SPEC, "uncertainty": factors}))
+    samples = ua.sample_uncertainty(model, 30, seed=2)
+    loop, vec = ua.evaluate_loop(model, samples), ua.evaluate_vectorised(model, samples)
+    assert np.allclose(vec, loop, rtol=1e-12, atol=0)
+    nominal = ua.rank_summary(model, vec).set_index("unit")["nominal_rank"]
+    assert (nominal == result.ranks().set_index("unit")["rank"]).all()
+
+
+def test_uncertainty_refuses_a_screen_that_keeps_other_units_per_run(
+        peer11_dir: Path, tmp_path: Path) -> None:
+    from pmm.errors import PmmError
+    from pmm.scoring import robustness as ua
+
+    factors = {"runs": 10, "factors": [
+        {"name": "imputation", "step": "impute", "alternatives": [{}, "off"]},
+        {"name": "weights", "weight_noise": {2: 0.25}}]}
+    strict = [dict(s) for s in SPEC["steps"]]
+    strict[2] = {"screen": {"min_availability": 1.0}}  # without imputation, units drop out
+    spec = write_spec(tmp_path, peer11_dir, {**SPEC, "steps": strict, "uncertainty": factors})
+    with pytest.raises(PmmError, match="the screen step, after a step that a factor varies, "
+                                       "keeps .* put screen before"):
+        ua.prepare(spec)

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -292,11 +299,12 @@ class Spec(_Model):
     seed: int = 0
     uncertainty: UncertaintySpec | None = None
 
-    @model_validator(mode="after")
-    def _order(self) -> Spec:
+    @field_validator("steps")
+    @classmethod
+    def _order(cls, steps: list[StepEntry]) -> list[StepEntry]:
         # Steps run in the order listed (COINr's users reorder them freely: its own ASEM
         # example imputes, then screens). Only the combinations that cannot work are refused.
-        kinds = [s.kind for s in self.steps]
+        kinds = [s.kind for s in steps]
         repeated = sorted({k for k in kinds if kinds.count(k) > 1})
         if repeated:
             raise ValueError(f"the {repeated[0]} step appears twice; each step may appear only "
@@ -311,10 +319,20 @@ class Spec(_Model):
             raise ValueError("denominate comes after normalise; it must come before, because "
                              "it divides quantities by a size (population, GDP) and normalised "
                              "scores are no longer quantities")
-        reserved = {"metadata", "equal", "pca"} & set(self.weight_sets)
+        return steps
+
+    @field_validator("weight_sets")
+    @classmethod
+    def _reserved(cls, weight_sets: dict[str, Any]) -> dict[str, Any]:
+        reserved = {"metadata", "equal", "pca"} & set(weight_sets)
         if reserved:
             raise ValueError(f"weight set names {sorted(reserved)} are reserved")
-        return self
+        for name, weights in weight_sets.items():
+            for code, w in (weights.items() if isinstance(weights, dict) else ()):
+                if not w >= 0:  # also NaN
+                    raise ValueError(f"the weight of {code!r} in weight set {name!r} is {w}; "
+                                     "expected a number of 0 or more")
+        return weight_sets
 
     def step(self, kind: str) -> Any:
         for s in self.steps:
