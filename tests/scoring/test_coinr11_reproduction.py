@@ -127,6 +127,6 @@ def test_uncertainty_refuses_a_screen_that_keeps_other_units_per_run(
     strict = [dict(s) for s in SPEC["steps"]]
     strict[2] = {"screen": {"min_availability": 1.0}}  # without imputation, units drop out
     spec = write_spec(tmp_path, peer11_dir, {**SPEC, "steps": strict, "uncertainty": factors})
-    with pytest.raises(PmmError, match="the screen step, after a step that a factor varies, "
-                                       "keeps .* put screen before"):
+    with pytest.raises(PmmError, match=r"the screen step, after a step that a factor varies, "
+                                       r"keeps .* put screen before"):
         ua.prepare(spec)
