@@ -130,3 +130,28 @@ def test_uncertainty_refuses_a_screen_that_keeps_other_units_per_run(
     with pytest.raises(PmmError, match=r"the screen step, after a step that a factor varies, "
                                        r"keeps .* put screen before"):
         ua.prepare(spec)
+
+
+def test_imeta_errors_name_the_file_line_and_column(peer11_dir: Path, tmp_path: Path) -> None:
+    """A copy in a temporary folder, edited: a bad Type, an indicator off level 1, a negative
+    weight. Each is refused with the iMeta line (the rows of every Type count)."""
+    from pmm.errors import PmmError
+
+    lines = (peer11_dir / "iMeta.csv").read_text("utf-8").splitlines()
+    (tmp_path / "iData.csv").write_bytes((peer11_dir / "iData.csv").read_bytes())
+    spec = write_spec(tmp_path, tmp_path)
+    cases = [
+        (3, lambda row: row.replace('"Indicator"', '"Indikator"'),
+         r"iMeta.csv:3: column 'Type': 'Indikator' is not a COINr type"),
+        (4, lambda row: "2" + row[1:],
+         r"iMeta.csv:4: column 'Level': an indicator is at level 1, not '2'"),
+        (5, lambda row: row.replace(',1,1,"Number of crossings"', ',1,-2,"Number of crossings"'),
+         r"iMeta.csv:5: column 'Weight': '-2' is a negative weight"),
+    ]
+    for line, change, message in cases:
+        edited = list(lines)
+        edited[line - 1] = change(edited[line - 1])
+        assert edited != lines
+        (tmp_path / "iMeta.csv").write_text("\n".join(edited) + "\n", "utf-8")
+        with pytest.raises(PmmError, match=message):
+            run_pipeline(spec)
