@@ -77,14 +77,15 @@ class Microdata:
             spark = SparkEngine(master=self._spark_master, session=self._spark_session)
             self.engine = spark
             spark.register(self.sources)
-            self.facts = None  # type: ignore[assignment]
+            on_cluster: ir.Table | None = None
             if reused is not None:
                 # The saved table is the one the cluster would build: read it instead.
                 with contextlib.suppress(OSError):  # a read-only folder: build it below
-                    self.facts = spark.read_table("facts", saved.path_of(self.folder), facts)
-            if self.facts is None:
+                    on_cluster = spark.read_table("facts", saved.path_of(self.folder), facts)
+            if on_cluster is None:
                 self._step(_("building the declaration table on Spark"))
-                self.facts = Q.build_facts(spark, "aeo" in self.sources)
+                on_cluster = Q.build_facts(spark, "aeo" in self.sources)
+            self.facts = on_cluster
         return self
 
     def __exit__(self, *exc: object) -> None:
