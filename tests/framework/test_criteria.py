@@ -202,3 +202,37 @@ def test_several_defects_one_line_each(catalogue: Path,
 def test_missing_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["framework", "validate", "/no/such/framework"]) == 2
     assert "no such framework file, folder or shipped id" in capsys.readouterr().err
+
+
+def test_pefa_m2_node_with_more_than_four_children_fails_validation(
+        catalogue: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """PEFA's M2 table stops at four dimensions: an outcome of five KPIs aggregated by M2 is
+    refused by `pmm framework validate`, not later at scoring."""
+    from pmm.framework.loader import load
+
+    fw = load(str(catalogue))
+    big = max(fw.outcomes, key=lambda o: len(fw.kpis_of_outcome(o.code)))
+    n = len(fw.kpis_of_outcome(big.code))
+    framework_file = catalogue / "00-framework.yaml"
+    doc = yaml.load(framework_file)
+    doc["aggregation"]["outcome"]["method"] = "pefa_m2"
+    with framework_file.open("w") as fh:
+        yaml.dump(doc, fh)
+    if n <= 4:  # give the largest outcome a fifth KPI
+        kpi = dict(first(catalogue, "kpis", lambda k: k["outcome"] == big.code))
+        for extra in range(5 - n):
+            edit(catalogue, "kpis", None, lambda items, e=extra: items.append(
+                dict(kpi, code=f"{kpi['code']}9{e}")))
+        n = 5
+    assert run(["framework", "validate", str(catalogue)]) == 1
+    err = capsys.readouterr().err
+    assert re.search(re.escape(str(framework_file)) + r":\d+: error: aggregation outcome: "
+                     + re.escape(f"{big.code} has {n} children, but PEFA's M2 conversion "
+                                 "table covers 2 to 4 dimensions"), err), err
+    # four or fewer children pass
+    doc["aggregation"]["outcome"]["method"] = "pefa_m1"
+    doc["aggregation"]["dimension"]["method"] = "pefa_m2"
+    with framework_file.open("w") as fh:
+        yaml.dump(doc, fh)
+    outcomes = max(len(fw.outcomes_of_dimension(d.code)) for d in fw.dimensions)
+    assert (run(["framework", "validate", str(catalogue)]) == 0) == (outcomes <= 4)

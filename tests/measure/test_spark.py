@@ -65,3 +65,63 @@ def test_spark_reads_csv_with_offsets(csv_dir: Path, parquet_dir: Path, spark: A
     with Microdata(parquet_dir) as md:
         from_parquet = [r.as_submission() for r in items.measure(md, YEAR)]
     assert from_csv == from_parquet
+
+
+def test_spark_reads_a_saved_verification_instead_of_rebuilding(parquet_dir: Path, tmp_path: Path,
+                                                                 spark: Any) -> None:
+    import shutil
+    from urllib.parse import urlparse
+
+    from pmm.cli import run
+    from pmm.measure.saved import FILE_NAME
+
+    folder = tmp_path / "md"
+    shutil.copytree(parquet_dir, folder)
+    assert run(["measure", "verify", str(folder), "--save"]) == 0
+    steps: list[str] = []
+    with Microdata(folder, engine="spark", spark_session=spark, step=steps.append) as md:
+        assert md.saved_note is not None
+        # the cluster's declaration table is the saved file (linked under a name Spark does
+        # not skip), not a pass over the events
+        files = [Path(urlparse(f).path) for f in spark.table("facts").inputFiles()]
+        assert len(files) == 1 and files[0].samefile(folder / FILE_NAME)
+        got = {(r.data_item, r.year, r.breakdown): (r.value, r.status)
+               for r in items.measure(md, YEAR)}
+    assert not any("building the declaration table" in s for s in steps)
+    assert not list(folder.glob(".pmm-spark-*"))  # the link is removed afterwards
+    with Microdata(parquet_dir) as md:
+        want = {(r.data_item, r.year, r.breakdown): (r.value, r.status)
+                for r in items.measure(md, YEAR)}
+    assert set(got) == set(want)
+    for key, (value, status) in want.items():
+        assert got[key][1] == status, key
+        if key[0] in HOURS and value:
+            assert float(got[key][0]) == pytest.approx(float(value), abs=1.5e-6), key
+        else:
+            assert got[key][0] == value, key
+
+
+def test_spark_measures_overlapping_authorisations_and_iso_strings(parquet_dir: Path,
+                                                                  tmp_path: Path,
+                                                                  spark: Any) -> None:
+    import shutil
+
+    from tests.measure.test_real_extracts import as_strings, with_second_authorisations
+
+    typed, folder = tmp_path / "typed", tmp_path / "strings"
+    shutil.copytree(parquet_dir, typed)
+    with_second_authorisations(typed)
+    shutil.copytree(typed, folder)
+    as_strings(folder)
+    duck, _trs, _seg = measured(folder)
+    spk, _trs, _seg = measured(folder, engine="spark", spark_session=spark)
+    expected = reference.items(typed, YEAR)
+    for rows in (duck, spk):
+        for key, want in expected.items():
+            value, status = rows[key]
+            if want is None:
+                assert status == "not_available"
+            elif key[0] in HOURS:
+                assert float(value) == pytest.approx(float(want), abs=1.5e-6), key
+            else:
+                assert value == want, key

@@ -184,3 +184,14 @@ def test_csv_neutralises_an_office_code_that_is_a_formula(tmp_path: Path,
     offices = {r["office_code"] for r in rows}
     assert {"'" + bad for bad in evil.values()} <= offices
     assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
+
+
+def test_a_year_without_releases_is_refused_naming_the_dates_covered(
+        parquet_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for extra in ([], ["--segments"], ["--by", "transport_mode"]):
+        assert run(["measure", "trs", str(parquet_dir), "--year", "1999", *extra]) != 0
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert (f"{parquet_dir}: no import declaration was released in 1999 (UTC); the "
+                "extract's import declarations were released from 2023-") in captured.err
+        assert "(declarations lodged from 2023-" in captured.err

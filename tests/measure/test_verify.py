@@ -180,17 +180,6 @@ def negative_interval_aeo(f: Path) -> tuple[str, str]:
     return "negative_interval", f"{p}:2: column 'valid_to' = '2001-01-01' is before valid_from"
 
 
-def overlapping_aeo(f: Path) -> tuple[str, str]:
-    seen = {}
-
-    def change(rows: Rows, h: list[str]) -> None:
-        rows.append(dict(rows[1]))
-        seen["trader"] = rows[1]["trader_id"]
-
-    p = edit(f, "aeo", change)
-    return "overlapping_aeo", f"{p}:3: trader_id '{seen['trader']}'"
-
-
 def bad_date(f: Path) -> tuple[str, str]:
     p = edit(f, "seizures", lambda rows, h: rows[0].update(date="31/12/2024"))
     return "bad_type", f"{p}:2: column 'date' = '31/12/2024'; expected an ISO 8601 date"
@@ -209,7 +198,7 @@ def unreadable_csv(f: Path) -> tuple[str, str]:
 
 CASES = [missing_column, bad_type_int, bad_type_decimal, bad_value, null_value, timezone,
          duplicate_id, duplicate_event, orphan_event, missing_lodgement, impossible_order,
-         negative_interval_events, negative_interval_aeo, overlapping_aeo, bad_date,
+         negative_interval_events, negative_interval_aeo, bad_date,
          missing_table, unreadable_csv]
 
 
@@ -229,7 +218,7 @@ def test_verify_names_each_seeded_defect(seed: Callable[[Path], tuple[str, str]]
 
 
 @pytest.mark.parametrize("seed", [bad_value, timezone, orphan_event, impossible_order,
-                                  overlapping_aeo], ids=lambda c: c.__name__)
+                                  negative_interval_aeo], ids=lambda c: c.__name__)
 def test_trs_and_items_refuse_with_the_same_messages(
         seed: Callable[[Path], tuple[str, str]], clean_csv: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -365,6 +354,6 @@ def test_parquet_missing_column_and_unreadable_file(clean_parquet: Path, tmp_pat
 def test_every_error_kind_is_seeded_somewhere() -> None:
     seeded = {"missing_column", "bad_type", "bad_value", "null_value", "timezone",
               "duplicate_id", "duplicate_event", "orphan_event", "missing_lodgement",
-              "impossible_order", "negative_interval", "overlapping_aeo", "missing_table",
+              "impossible_order", "negative_interval", "missing_table",
               "unreadable_file"}
     assert seeded == {k for k, (sev, _t) in KINDS.items() if sev == "error"}

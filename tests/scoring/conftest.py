@@ -36,3 +36,18 @@ def asem_result(peer_dir: Path):
     from pmm.scoring import run_pipeline
 
     return run_pipeline(EXAMPLE, data_dir=peer_dir)
+
+
+PEER_11 = Path("shared") / "peers" / "coinr-1.1-asem"
+
+
+@pytest.fixture(scope="session")
+def peer11_dir() -> Path:
+    """COINr 1.1's current ASEM example (iData/iMeta and every stage), read where it lies."""
+    for base in (REPO, *REPO.parents):
+        candidate = base / PEER_11
+        if (candidate / "iMeta.csv").is_file():
+            return candidate
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"COINr 1.1 reference data not found: no {PEER_11} above {REPO}")
+    pytest.skip(f"COINr 1.1 reference data not found: no {PEER_11} above {REPO}")

@@ -240,6 +240,21 @@ def test_metadata_errors(tmp_path: Path) -> None:
                                              "utf-8")
     with pytest.raises(PmmError, match="'G9' is used as a parent but has no row"):
         run_pipeline(path)
+    (tmp_path / "indicators.csv").write_text(INDICATORS.replace("i3,1,1,G2", "i3,1,-1,G2"),
+                                             "utf-8")
+    with pytest.raises(PmmError, match=r"indicators.csv:4: column 'weight': '-1' is a negative "
+                                       r"weight; expected a number of 0 or more"):
+        run_pipeline(path)
+    (tmp_path / "indicators.csv").write_text(INDICATORS, "utf-8")
+    (tmp_path / "aggregates.csv").write_text(AGGREGATES.replace("G2,2,1,", "G2,2,-0.5,"),
+                                             "utf-8")
+    with pytest.raises(PmmError, match=r"aggregates.csv:3: column 'weight': '-0.5' is a "
+                                       r"negative weight"):
+        run_pipeline(path)
+    path = write_case(tmp_path, FULL, weight_sets={"policy": {"i1": 2, "i2": -1}})
+    with pytest.raises(PmmError, match=r"spec.yaml: field weight_sets: .*the weight of 'i2' in "
+                                       r"weight set 'policy' is -1"):
+        run_pipeline(path)
 
 
 def test_spec_errors_name_the_spec_file_and_field(tmp_path: Path) -> None:
@@ -247,7 +262,14 @@ def test_spec_errors_name_the_spec_file_and_field(tmp_path: Path) -> None:
     with pytest.raises(PmmError, match=r"spec.yaml: field steps.0.normalise.method: Input should"):
         load_spec(path)
     path = write_case(tmp_path, [{"aggregate": {}}, {"normalise": {}}])
-    with pytest.raises(PmmError, match="steps must follow the order"):
+    with pytest.raises(PmmError, match=r"spec.yaml: field steps: .*the normalise step comes "
+                                       r"after aggregate; aggregate must be the last step"):
+        load_spec(path)
+    path = write_case(tmp_path, [{"normalise": {}}, {"denominate": {}}])
+    with pytest.raises(PmmError, match="denominate comes after normalise; it must come before"):
+        load_spec(path)
+    path = write_case(tmp_path, [{"impute": {}}, {"treat": {}}, {"impute": {}}])
+    with pytest.raises(PmmError, match="the impute step appears twice"):
         load_spec(path)
     path.write_text("data: [unclosed\n", "utf-8")
     with pytest.raises(PmmError, match=r"spec.yaml:\d+: not valid YAML"):

@@ -197,3 +197,23 @@ def test_pefa_m1_outcome_scores_are_the_weakest_link_of_the_kpi_grades(fw) -> No
             assert row.score == pytest.approx(expected), (m, outcome.code)
             checked += 1
     assert checked > len(MEMBERS)
+
+
+def test_ecommerce_share_counts_import_and_export_only(fw) -> None:
+    """TF.3.1: e-commerce shipments over import plus export declarations (the WCO's wording);
+    transit is in neither the numerator nor the denominator."""
+    parts = {"declarations": {"IM": 600, "EX": 300, "TR": 100},
+             "ecommerce_shipments": {"IM": 90, "EX": 30, "TR": 80}}
+    rows = [("AAA", item, T, f"flow={flow}", value, "reported")
+            for item, flows in parts.items() for flow, value in flows.items()]
+    rows += [("AAA", item, T, "", sum(flows.values()), "reported")
+             for item, flows in parts.items()]
+    items = pd.DataFrame(rows, columns=["member", "data_item", "year", "breakdown", "value",
+                                        "status"])
+    statuses = pd.DataFrame(columns=["member", "kpi", "status", "note"])
+    v = kpi_values(fw, items, statuses, T, ["AAA"])
+    share = v[v.kpi == "TF.3.1"].set_index(["variant", "breakdown"])
+    assert share.loc[("", ""), "value"] == pytest.approx(100 * 120 / 900)
+    assert share.loc[("import", ""), "value"] == pytest.approx(15.0)
+    assert share.loc[("export", ""), "value"] == pytest.approx(10.0)
+    assert not any(b for _v, b in share.index)  # no per-flow row repeating the headline

@@ -39,6 +39,9 @@ class Finding:
         return f"{where}{label(self.severity)}: {self.subject}: {self.message}"
 
 
+M2_MAX_CHILDREN = 4  # the largest number of dimensions in PEFA's M2 conversion table
+
+
 def validate(ref: str | Path) -> tuple[Framework, list[Finding]]:
     """Load a framework (id or path) and check it; loading errors raise `FrameworkError`."""
     framework, locations = load_with_locations(ref)
@@ -361,6 +364,7 @@ class _Checker:
                                                       "percentage").format(target=kpi.target))
 
     def aggregation(self) -> Iterator[Finding]:
+        yield from self.pefa_m2_sizes()
         levels = self.codes["kpis"] | self.codes["outcomes"] | self.codes["dimensions"]
         where = locate(self.locations, "aggregation", "weight_sets")
         for name, weights in self.fw.aggregation.weight_sets.items():
@@ -373,3 +377,25 @@ class _Checker:
                     yield Finding("error", where, _("weight set {name}").format(name=name),
                                   _("weight of '{code}' is {weight}; expected ≥ 0").format(
                                       code=code, weight=weight))
+
+    def pefa_m2_sizes(self) -> Iterator[Finding]:
+        """PEFA's M2 conversion table covers 2, 3 and 4 dimensions: a node aggregated by M2
+        with more children cannot be scored, so it is refused here rather than at scoring."""
+        fw = self.fw
+        children = {
+            "outcome": [(o.code, len(fw.kpis_of_outcome(o.code))) for o in fw.outcomes],
+            "dimension": [(d.code, len(fw.outcomes_of_dimension(d.code)))
+                          for d in fw.dimensions],
+            "overall": [(_("the overall score"), len(fw.dimensions))],
+        }
+        for level, nodes in children.items():
+            rule = getattr(fw.aggregation, level)
+            if rule is None or rule.method != "pefa_m2":
+                continue
+            where = locate(self.locations, "aggregation", level, "method")
+            for code, n in nodes:
+                if n > M2_MAX_CHILDREN:
+                    yield Finding("error", where, _("aggregation {level}").format(level=level), _(
+                        "{code} has {n} children, but PEFA's M2 conversion table covers 2 to "
+                        "{max} dimensions; use pefa_m1 or another method at this level, or "
+                        "split the node").format(code=code, n=n, max=M2_MAX_CHILDREN))

@@ -119,6 +119,13 @@ class Source:
     table: str
     files: tuple[Path, ...]
     format: Literal["parquet", "csv"]
+    #: Parquet date and timestamp columns stored as strings (ISO 8601 text, as many tools write
+    #: them): read and checked as CSV cells are
+    text: frozenset[str] = frozenset()
+
+    def is_text(self, column: str) -> bool:
+        """Whether a column's cells are text to be parsed (every column of a CSV file)."""
+        return self.format == "csv" or column in self.text
 
 
 def discover(folder: Path) -> tuple[dict[str, Source], list[str]]:
@@ -149,5 +156,32 @@ def discover(folder: Path) -> tuple[dict[str, Source], list[str]]:
             problems.append(f"{name}: files in both Parquet and CSV ({listed}); expected one "
                             "format per table")
             continue
-        sources[name] = Source(name, tuple(found), formats.pop())  # type: ignore[arg-type]
+        fmt = formats.pop()
+        text = _text_columns(TABLES[name], found) if fmt == "parquet" else frozenset()
+        sources[name] = Source(name, tuple(found), fmt, text)  # type: ignore[arg-type]
     return sources, problems
+
+
+def _text_columns(table: Table, files: list[Path]) -> frozenset[str]:
+    """The date and timestamp columns that some Parquet file of a table stores as strings.
+
+    Only the files' footers are read; a file that cannot be read is left to the verifier.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    timed = {c.name for c in table.columns if c.kind in ("date", "timestamp")}
+    out: set[str] = set()
+    for path in files:
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowException, OSError):
+            continue
+        for name in timed & set(schema.names):
+            typ = schema.field(name).type
+            if pa.types.is_dictionary(typ):
+                typ = typ.value_type
+            if pa.types.is_string(typ) or pa.types.is_large_string(typ) or \
+                    pa.types.is_string_view(typ):
+                out.add(name)
+    return frozenset(out)

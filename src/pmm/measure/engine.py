@@ -14,7 +14,9 @@ canonical types of `contract.py`, and take every year and date of a timestamp in
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from pathlib import Path
 from typing import Any, Protocol
 
 import ibis
@@ -49,18 +51,20 @@ def _quote(ident: str, dialect: str) -> str:
     return f"`{ident}`" if dialect == "spark" else f'"{ident}"'
 
 
-def typed_select(table: str, raw: str, dialect: str, *, from_text: bool) -> str:
+def typed_select(source: Source, raw: str, dialect: str) -> str:
     """SQL selecting the contract's columns of `raw` with their canonical types.
 
-    Text (CSV) cells are cast with TRY_CAST on DuckDB, so a verifier reading a bad file still
-    sees every other cell; Spark reads only verified folders.
+    Text cells (every CSV cell, and Parquet dates and timestamps stored as strings) are cast with
+    TRY_CAST on DuckDB, so a verifier reading a bad file still sees every other cell; Spark reads
+    only verified folders.
     """
     cols = []
-    for col in TABLES[table].columns:
+    for col in TABLES[source.table].columns:
+        text = source.is_text(col.name)
         target = _TYPES[dialect][col.kind]
         q = _quote(col.name, dialect)
-        cast = "TRY_CAST" if (from_text and dialect == "duckdb") else "CAST"
-        expr = f"{cast}({_cell(q, col, from_text, dialect)} AS {target})"
+        cast = "TRY_CAST" if (text and dialect == "duckdb") else "CAST"
+        expr = f"{cast}({_cell(q, col, text, dialect)} AS {target})"
         if col.kind == "timestamp":
             expr = f"epoch_us({expr})" if dialect == "duckdb" else f"unix_micros({expr})"
         cols.append(f"{expr} AS {q}")
@@ -74,6 +78,10 @@ def _cell(q: str, col: Column, from_text: bool, dialect: str) -> str:
         # trim() also keeps DuckDB from pushing the cast into its CSV reader, where a TRY_CAST
         # becomes a hard conversion error.
         return f"trim({q})"
+    if from_text and col.kind in ("date", "timestamp"):
+        # Spark's CSV reader gives null for an empty cell, but a Parquet string stays '' (an
+        # open AEO end): both mean no value.
+        return f"nullif(trim({q}), '')"
     return q
 
 
@@ -133,8 +141,7 @@ class DuckDBEngine:
     def register(self, sources: dict[str, Source]) -> None:
         for name, source in sources.items():
             self.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS '
-                             + typed_select(name, raw_scan(source), "duckdb",
-                                            from_text=source.format == "csv"))
+                             + typed_select(source, raw_scan(source), "duckdb"))
 
     def sql(self, sql: str) -> pa.Table:
         return self.con.sql(sql).to_arrow_table()
@@ -187,6 +194,7 @@ class SparkEngine:
         self.spark = session or spark_session(master or "local[2]")
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self._cached: dict[str, Any] = {}
+        self._staged: list[Path] = []
 
     def register(self, sources: dict[str, Source]) -> None:
         for name, source in sources.items():
@@ -198,11 +206,34 @@ class SparkEngine:
             raw = f"pmm_raw_{name}"
             df.createOrReplaceTempView(raw)
             self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{name}` AS "
-                           + typed_select(name, f"`{raw}`", "spark",
-                                          from_text=source.format == "csv"))
+                           + typed_select(source, f"`{raw}`", "spark"))
 
     def execute(self, expr: ir.Table) -> pa.Table:
         return self.spark.sql(compile_sql(expr, self.dialect)).toArrow()
+
+    def read_table(self, name: str, path: Path, like: ir.Table) -> ir.Table:
+        """A Parquet file (a saved `facts`) as the view `name`, with the schema of `like`.
+
+        Spark skips files whose name starts with a dot, even named explicitly, so the file is
+        linked under a visible name in a private folder beside it (removed on `close`); that
+        folder sits in the microdata folder, which the cluster reads anyway. OSError when the
+        folder cannot be written.
+        """
+        staging = Path(tempfile.mkdtemp(prefix=".pmm-spark-", dir=path.parent))
+        self._staged.append(staging)
+        visible = staging / "facts.parquet"
+        try:
+            os.link(path, visible)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(path, visible)
+        df = self.spark.read.parquet(str(staging))
+        missing = [c for c in like.columns if c not in df.columns]
+        if missing:
+            raise PmmError(_("{file}: not a saved verification of this version (no column "
+                             "{column!r}); run pmm measure verify --save again").format(
+                file=path, column=missing[0]))
+        df.select(*like.columns).createOrReplaceTempView(name)
+        return ibis.table(like.schema(), name=name)
 
     def materialise(self, name: str, expr: ir.Table) -> ir.Table:
         from pyspark import StorageLevel
@@ -223,6 +254,9 @@ class SparkEngine:
         for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
+        for folder in self._staged:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._staged.clear()
 
 
 def spark_session(master: str) -> Any:

@@ -10,7 +10,6 @@ included; a statistic over no declaration is `not_available`, never 0.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -75,8 +74,8 @@ def measure(md: Microdata, year: int) -> list[ItemRow]:
                           ).to_pylist()[0]
         raise PmmError(_("{folder}: no declaration was lodged in {year} (UTC); the extract's "
                          "declarations were lodged from {first} to {last}").format(
-            folder=md.folder, year=year, first=_utc_day(span["first"]),
-            last=_utc_day(span["last"])))
+            folder=md.folder, year=year, first=Q.utc_day(span["first"]),
+            last=Q.utc_day(span["last"])))
     years = [y for y in (year - 1, year) if y in covered]
     rows: list[ItemRow] = []
     by = {(r["year"], r["flow"]): r for r in lodged}
@@ -111,14 +110,6 @@ def measure(md: Microdata, year: int) -> list[ItemRow]:
     order = {c: i for i, c in enumerate(ITEM_CODES)}
     return sorted(rows, key=lambda r: (order[r.data_item], -r.year, r.breakdown != "",
                                        _bd_sort(r.breakdown)))
-
-
-def _utc_day(us: int | None) -> str:
-    """The UTC date of an instant in microseconds since the epoch ('?' if unknown)."""
-    if us is None:
-        return "?"
-    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).date(
-        ).isoformat()
 
 
 def _bd_sort(bd: str) -> tuple:

@@ -4,11 +4,12 @@ Opening a folder always verifies it first (on DuckDB) and refuses it with the ve
 messages if anything is wrong, so nothing is ever computed from a half-read or defective file;
 a verification saved beside unchanged files (`saved.py`) stands in for it. On DuckDB the
 verifier's `facts` table is reused as is; on Spark the same Ibis expression builds it again on
-the cluster.
+the cluster, unless a saved verification stands in: the cluster then reads the saved table.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,18 @@ class Microdata:
         else:
             self._duck.close()
             self._duck = None
-            self._step(_("building the declaration table on Spark"))
-            self.engine = SparkEngine(master=self._spark_master, session=self._spark_session)
-            self.engine.register(self.sources)
-            self.facts = Q.build_facts(self.engine, "aeo" in self.sources)
+            spark = SparkEngine(master=self._spark_master, session=self._spark_session)
+            self.engine = spark
+            spark.register(self.sources)
+            on_cluster: ir.Table | None = None
+            if reused is not None:
+                # The saved table is the one the cluster would build: read it instead.
+                with contextlib.suppress(OSError):  # a read-only folder: build it below
+                    on_cluster = spark.read_table("facts", saved.path_of(self.folder), facts)
+            if on_cluster is None:
+                self._step(_("building the declaration table on Spark"))
+                on_cluster = Q.build_facts(spark, "aeo" in self.sources)
+            self.facts = on_cluster
         return self
 
     def __exit__(self, *exc: object) -> None:

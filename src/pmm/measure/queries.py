@@ -47,6 +47,14 @@ def year_start(year: int) -> int:
     return int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000
 
 
+def utc_day(us: int | None) -> str:
+    """The UTC date of an instant in microseconds since the epoch ('?' if unknown)."""
+    if us is None:
+        return "?"
+    return (dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=us)).date(
+        ).isoformat()
+
+
 def in_year(us: ir.IntegerValue, year: int) -> ir.BooleanValue:
     return (us >= year_start(year)) & (us < year_start(year + 1))
 
@@ -111,14 +119,37 @@ def facts(piv: ir.Table, decl: ir.Table, aeo: ir.Table | None) -> ir.Table:
     )
     if aeo is None:
         return f.mutate(aeo=ibis.literal(False))
-    # The verifier refuses overlapping authorisations of a trader, so at most one register row
-    # matches a declaration and the left join keeps one row per declaration.
+    # A trader may hold several authorisations at once (the EU's AEOC and AEOS): joined to the
+    # register's merged spans, which never overlap, a declaration matches at most one row and
+    # the left join keeps one row per declaration.
     day = f.lodgement // US_PER_DAY
-    a = aeo.select(aeo_trader=aeo.trader_id, aeo_from=day_number(aeo.valid_from),
-                   aeo_to=day_number(aeo.valid_to))
-    k = f.left_join(a, [f.trader_id == a.aeo_trader, a.aeo_from <= day,
-                        a.aeo_to.isnull() | (a.aeo_to >= day)])
+    a = aeo_spans(aeo)
+    k = f.left_join(a, [f.trader_id == a.aeo_trader, a.aeo_from <= day, a.aeo_to >= day])
     return k.select(*[k[c] for c in f.columns], aeo=k.aeo_trader.notnull())
+
+
+OPEN_END = 10**7  # a day number far beyond any date (year 29349): an authorisation still valid
+
+
+def aeo_spans(aeo: ir.Table) -> ir.Table:
+    """Each trader's authorisations merged into disjoint spans of days (`aeo_trader`,
+    `aeo_from`, `aeo_to`, days since 1970-01-01; an open end is `OPEN_END`).
+
+    Overlapping or adjacent authorisations of one trader become one span, so a trader is counted
+    once on a day whatever the number of authorisations it holds. The register is small (one
+    row per authorisation): two window passes over it cost nothing next to the declarations.
+    """
+    a = aeo.select(trader=aeo.trader_id, start=day_number(aeo.valid_from),
+                   end=ibis.coalesce(day_number(aeo.valid_to), OPEN_END))
+    a = a.filter(a.trader.notnull() & a.start.notnull() & (a.end >= a.start))
+    before = ibis.window(group_by=a.trader, order_by=[a.start, a.end], rows=(None, -1))
+    reach = a.end.max().over(before)  # the furthest end of the trader's earlier rows
+    a = a.mutate(new=(reach.isnull() | (a.start > reach + 1)).cast("int64"))
+    upto = ibis.window(group_by=a.trader, order_by=[a.start, a.end], rows=(None, 0))
+    a = a.mutate(span=a.new.sum().over(upto))
+    return a.group_by(["trader", "span"]).aggregate(
+        aeo_from=a.start.min(), aeo_to=a.end.max()).select(
+        aeo_trader="trader", aeo_from="aeo_from", aeo_to="aeo_to")
 
 
 def facts_table(sources: Container[str]) -> ir.Table:

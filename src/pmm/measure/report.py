@@ -30,7 +30,6 @@ KINDS: dict[str, tuple[Severity, str]] = {
     "missing_lodgement": ("error", N_("declarations without a lodgement event")),
     "impossible_order": ("error", N_("milestones in an impossible order")),
     "negative_interval": ("error", N_("negative intervals")),
-    "overlapping_aeo": ("error", N_("overlapping AEO authorisations of a trader")),
     "missing_milestone": ("warning",
                           N_("missing milestones (left out of the intervals that need them)")),
     "implausible_interval": ("warning", N_("implausibly long intervals")),

@@ -128,7 +128,34 @@ def run(md: Microdata, study: Study) -> list[dict]:
     """One row per breakdown group that occurs, in key order."""
     md.step(_("computing release times"))
     f = scope(md.facts, study.year, study.by)
-    return _rows(md.execute(_stats_expr(f, study)).to_pylist(), study)
+    records = md.execute(_stats_expr(f, study)).to_pylist()
+    _require_releases(md, study.year, records)
+    return _rows(records, study)
+
+
+def _require_releases(md: Microdata, year: int, records: list[dict]) -> None:
+    """Refuse a year in which the extract releases no import declaration, naming the dates it
+    covers (a study of nothing is not a study with n = 0)."""
+    if sum(int(r["total"] or 0) for r in records):
+        return
+    f = md.facts.filter(md.facts.in_declarations)
+    im = f.flow == "IM"
+    span = md.execute(f.aggregate(
+        first_lodged=f.lodgement.min(), last_lodged=f.lodgement.max(),
+        first_released=f.release.min(where=im), last_released=f.release.max(where=im))
+    ).to_pylist()[0]
+    if span["first_released"] is None:
+        raise PmmError(_("{folder}: no import declaration was released in {year} (UTC); the "
+                         "extract has no released import declaration at all (declarations "
+                         "lodged from {first} to {last})").format(
+            folder=md.folder, year=year, first=Q.utc_day(span["first_lodged"]),
+            last=Q.utc_day(span["last_lodged"])))
+    raise PmmError(_("{folder}: no import declaration was released in {year} (UTC); the "
+                     "extract's import declarations were released from {first_r} to {last_r} "
+                     "(declarations lodged from {first} to {last})").format(
+        folder=md.folder, year=year, first_r=Q.utc_day(span["first_released"]),
+        last_r=Q.utc_day(span["last_released"]), first=Q.utc_day(span["first_lodged"]),
+        last=Q.utc_day(span["last_lodged"])))
 
 
 def segments(md: Microdata, study: Study) -> list[dict]:
@@ -144,6 +171,7 @@ def segments(md: Microdata, study: Study) -> list[dict]:
             aggs[f"s{i}_{name}"] = expr
     expr = f.group_by(list(study.by)).aggregate(**aggs) if study.by else f.aggregate(**aggs)
     records = md.execute(expr).to_pylist()
+    _require_releases(md, study.year, records)
     keys = study.key_columns()
     out: list[dict] = []
     for i, (a, b) in enumerate(SEGMENTS):

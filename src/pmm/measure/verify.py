@@ -41,6 +41,7 @@ class Verifier:
         self.sources: dict[str, Source] = {}
         self.facts: ibis.Table | None = None
         self._step = step or (lambda _msg: None)
+        self._cells_checked: set[str] = set()  # tables whose cells were scanned
 
     def _all(self, sql: str) -> list[tuple]:
         return self.engine.con.sql(sql).fetchall()
@@ -74,7 +75,10 @@ class Verifier:
         for name, src in list(readable.items()):
             # The big Parquet tables are checked cell by cell only when the pass over `facts`
             # finds something wrong; CSV is scanned first (DuckDB reports malformed lines).
-            if name in big and src.format == "parquet" and all(t in readable for t in big):
+            # Parquet dates or timestamps stored as text are checked as CSV is (TRY_CAST alone
+            # would take a string without offset for UTC).
+            if name in big and src.format == "parquet" and not src.text \
+                    and all(t in readable for t in big):
                 continue
             self._step(_("checking the cells of {name}").format(name=name))
             self._check_cells(TABLES[name], src)
@@ -153,9 +157,9 @@ class Verifier:
     def _check_cells(self, table: Table, src: Source) -> None:
         import duckdb
 
-        text = src.format == "csv"
+        self._cells_checked.add(table.name)
         checks = [(col, kind, pred) for col in table.columns
-                  for kind, pred in _cell_predicates(col, text)]
+                  for kind, pred in _cell_predicates(col, src.is_text(col.name))]
         counts_sql = ", ".join(f"count(*) FILTER (WHERE {pred})" for _c, _k, pred in checks)
         try:
             row = self._one(
@@ -218,6 +222,8 @@ class Verifier:
 
     # -- AEO register ------------------------------------------------------------------------
     def _check_aeo(self, src: Source) -> None:
+        # Overlapping authorisations of one trader are normal (the EU's AEOC and AEOS are two
+        # authorisations of one trader); the measurements count each trader once.
         n = self._one('SELECT count(*) FROM "aeo" WHERE valid_to < valid_from')
         if n and n[0]:
             pred = _typed_pred(src, "valid_to") + " < " + _typed_pred(src, "valid_from")
@@ -225,21 +231,6 @@ class Verifier:
                 _("{loc}: column 'valid_to' = '{to}' is before valid_from '{frm}'; expected an "
                   "end on or after the start").format(loc=loc, to=v[0], frm=v[1])
                 for loc, v in self._locate(src, pred, ["valid_to", "valid_from"])])
-        overlap = self._all(
-            """WITH a AS (SELECT row_number() OVER () AS i, * FROM "aeo"
-                          WHERE valid_to IS NULL OR valid_to >= valid_from)
-               SELECT x.trader_id FROM a x JOIN a y ON x.trader_id = y.trader_id AND x.i < y.i
-               AND x.valid_from <= coalesce(y.valid_to, DATE '9999-12-31')
-               AND y.valid_from <= coalesce(x.valid_to, DATE '9999-12-31')""")
-        if overlap:
-            traders = sorted({r[0] for r in overlap})
-            pred = f"trader_id IN ({', '.join(sql_literal(t) for t in traders[:EXAMPLES])})"
-            self.report.add("overlapping_aeo", len(overlap), [
-                _("{loc}: trader_id '{trader}' ({frm} to {to}) overlaps another authorisation "
-                  "of the same trader; expected one valid authorisation at a time").format(
-                    loc=loc, trader=v[0], frm=v[1], to=v[2] or "open")
-                for loc, v in self._locate(src, pred, ["trader_id", "valid_from", "valid_to"],
-                                           limit=2 * EXAMPLES)])
 
     # -- relational checks over facts --------------------------------------------------------
     def _check_facts(self) -> None:
@@ -268,15 +259,16 @@ class Verifier:
         if joined_events != self.report.rows["events"] or counts["missing_lodgement"]:
             self._check_key(TABLES["declarations"], self.sources["declarations"])
         checks = Q.fact_checks(self.facts)
-        scanned = set()
+        scanned = set(self._cells_checked)
         for name in Q.TRIGGERS:
             table = "declarations" if name == "bad_declaration" else "events"
-            if counts.pop(name) and table not in scanned:
+            if not counts.pop(name):
+                continue
+            if table not in scanned:  # CSV, and Parquet dates as text, were scanned already
                 scanned.add(table)
-                if self.sources[table].format == "parquet":
-                    self._check_cells(TABLES[table], self.sources[table])
-                if name == "invalid_event":
-                    self._check_overflowing_repeats(checks[name])
+                self._check_cells(TABLES[table], self.sources[table])
+            if name == "invalid_event":
+                self._check_overflowing_repeats(checks[name])
         for name, n in counts.items():
             if not n:
                 continue
@@ -390,15 +382,22 @@ def _type_fits(col: Column, typ: pa.DataType) -> bool:
         "int": t.is_integer(typ),
         "bool": t.is_boolean(typ),
         "decimal": t.is_decimal(typ) or t.is_floating(typ) or t.is_integer(typ),
-        "timestamp": t.is_timestamp(typ),
-        "date": t.is_date(typ),
+        # ISO 8601 text is accepted for dates and timestamps, and checked as CSV cells are
+        "timestamp": t.is_timestamp(typ) or _is_text(typ),
+        "date": t.is_date(typ) or _is_text(typ),
     }[col.kind]
+
+
+def _is_text(typ: pa.DataType) -> bool:
+    t = pa.types
+    return t.is_string(typ) or t.is_large_string(typ) or t.is_string_view(typ)
 
 
 def _kind_name(col: Column) -> str:
     return {"string": "text", "enum": "text", "int": "an integer type", "bool": "boolean",
-            "decimal": "a decimal or numeric type", "timestamp": "a timestamp with time zone",
-            "date": "a date"}[col.kind]
+            "decimal": "a decimal or numeric type",
+            "timestamp": "a timestamp with time zone (or ISO 8601 text)",
+            "date": "a date (or ISO 8601 text)"}[col.kind]
 
 
 def _cell_predicates(col: Column, text: bool) -> list[tuple[str, str]]:
@@ -439,7 +438,7 @@ def _cell_predicates(col: Column, text: bool) -> list[tuple[str, str]]:
 
 
 def _typed_pred(src: Source, column: str) -> str:
-    if src.format == "csv":
+    if src.is_text(column):
         return f'TRY_CAST(trim("{column}") AS DATE)'
     return f'"{column}"'
 

@@ -41,7 +41,7 @@ from pmm.scoring.spec import (
     TreatStep,
     load_spec,
 )
-from pmm.scoring.structure import Structure, load_structure
+from pmm.scoring.structure import Structure, is_coinr_meta, load_coinr_meta, load_structure
 
 NA_TOKENS = {"", "NA", "NAN", "N/A", "NULL"}
 
@@ -239,7 +239,19 @@ def load_inputs(loaded: LoadedSpec) -> Inputs:
     files["metadata.indicators"] = ind_path
     if agg_path:
         files["metadata.aggregates"] = agg_path
-    structure = load_structure(ind_path, agg_path, m.columns, m.aggregate_columns)
+    coinr = m.layout == "coinr" or (m.layout is None and agg_path is None
+                                    and is_coinr_meta(ind_path))
+    group_cols = list(spec.data.groups)
+    if coinr:
+        if agg_path is not None:
+            raise PmmError(_("{file}: field metadata.aggregates: COINr's iMeta layout holds the "
+                             "aggregates in the indicators file; leave 'aggregates' out").format(
+                file=loaded.source))
+        meta = load_coinr_meta(ind_path)
+        structure = meta.structure
+        group_cols += [g for g in meta.groups if g not in group_cols]
+    else:
+        structure = load_structure(ind_path, agg_path, m.columns, m.aggregate_columns)
     d = spec.data
     data_path = loaded.path(d.file)
     files["data"] = data_path
@@ -247,7 +259,7 @@ def load_inputs(loaded: LoadedSpec) -> Inputs:
     _need(df, [d.unit], data_path, _("unit"))
     if d.year:
         _need(df, [d.year], data_path, _("year"))
-    _need(df, d.groups, data_path, _("group"))
+    _need(df, group_cols, data_path, _("group"))
     missing = [c for c in structure.indicators if c not in df.columns]
     if missing:
         raise PmmError(_("{file}: indicator {code!r} of the metadata has no column in the data "
@@ -256,7 +268,7 @@ def load_inputs(loaded: LoadedSpec) -> Inputs:
     units, years = _keys(df, d.unit, d.year, data_path)
     raw = Table(units, years, list(structure.indicators),
                 _numbers(df, list(structure.indicators), data_path))
-    groups = {g: df[g].str.strip().to_numpy(dtype=object) for g in d.groups}
+    groups = {g: df[g].str.strip().to_numpy(dtype=object) for g in group_cols}
     denominators: dict[str, np.ndarray] = {}
     wanted = sorted({v for v in structure.denominator.values() if v})
     step = spec.step("denominate")
@@ -318,7 +330,7 @@ def denominate(t: Table, inputs: Inputs, step: DenominateStep) -> Table:
         den = mapping.get(c)
         if not den:
             continue
-        dv = inputs.denominators[den]
+        dv = _on_rows(inputs, t, inputs.denominators[den])
         zero = (dv == 0) & ~np.isnan(out[:, j])
         if zero.any():
             i = int(np.argmax(zero))
@@ -326,6 +338,17 @@ def denominate(t: Table, inputs: Inputs, step: DenominateStep) -> Table:
                              "cannot be divided by it").format(den=den, unit=t.units[i], code=c))
         out[:, j] = out[:, j] / dv
     return t.with_values(out)
+
+
+def _on_rows(inputs: Inputs, t: Table, column: np.ndarray) -> np.ndarray:
+    """A column given for the rows of the raw data, on the rows of `t` (fewer after screening,
+    which may come before denominate)."""
+    raw = inputs.raw
+    if len(t.units) == len(raw.units) and (t.units == raw.units).all():
+        return column
+    pos = pd.Series(np.arange(len(raw.units)), index=_row_keys(raw.units, raw.years)).reindex(
+        _row_keys(t.units, t.years)).to_numpy()
+    return column[pos.astype(int)]
 
 
 def screen(t: Table, step: ScreenStep) -> tuple[Table, pd.DataFrame]:

@@ -71,6 +71,8 @@ class Model:
     exclusions: list[str | None]
     nominal_scores: np.ndarray
     units: np.ndarray
+    #: the steps run per variant, in the spec's order (the aggregation excluded)
+    steps: list[Any]
 
     @property
     def n_nodes(self) -> int:
@@ -125,12 +127,13 @@ def prepare(spec: str | Path | LoadedSpec, data_dir: str | Path | None = None,
     if target not in s.aggregates:
         raise PmmError(_("{file}: field uncertainty.target: {code!r} is not an aggregate").format(
             file=source, code=target))
+    # The steps before the first data step (impute, treat, normalise) are the same in every
+    # run: they are run once; the others run per variant, in the spec's order.
     base = inputs.raw
-    for entry in sp.steps:
-        if entry.kind == "denominate":
-            base = pl.denominate(base, inputs, entry.params)
-        elif entry.kind == "screen":
-            base, _report = pl.screen(base, entry.params)
+    first = next(i for i, e in enumerate(sp.steps) if e.kind in (*DATA_STEPS, "aggregate"))
+    for entry in sp.steps[:first]:
+        base = _fixed_step(base, inputs, entry)
+    later = [e for e in sp.steps[first:] if e.kind != "aggregate"]
     years = None if base.years is None else np.unique(base.years)
     year = None
     if years is not None:
@@ -166,11 +169,13 @@ def prepare(spec: str | Path | LoadedSpec, data_dir: str | Path | None = None,
                 raise PmmError(_("{file}: uncertainty factor {factor!r}: {code!r} is not an "
                                  "indicator").format(file=source, factor=f.name, code=bad[0]))
             exclusions = [None, *codes]
-    rows = _year_rows(base, year)
     model = Model(inputs=inputs, structure=s, tree=tree, target=target, year=year, base=base,
                   alternatives=alternatives, nominal=nominal, factors=list(ua.factors),
                   noise=noise, exclusions=exclusions, nominal_scores=np.empty(0),
-                  units=base.units[rows])
+                  units=np.array([], dtype=object), steps=later)
+    nominal_table = _variant_table(model, nominal["impute"], nominal["treat"],
+                                   nominal["normalise"])
+    model.units = nominal_table.units[_year_rows(nominal_table, year)]
     model.nominal_scores = _nominal_scores(model)
     _check_combinations(model)
     return model
@@ -182,29 +187,57 @@ def _year_rows(t: pl.Table, year: Any) -> np.ndarray:
     return np.flatnonzero(t.years == year)
 
 
-def _data_variant(model: Model, imp: Any, tr: Any, norm: Any,
-                  cache: dict[tuple[int, ...], pl.Table] | None = None,
-                  key: tuple[int, ...] | None = None) -> np.ndarray:
-    """Normalised indicator values (units of the analysed year × indicators) of one variant.
+def _fixed_step(t: pl.Table, inputs: pl.Inputs, entry: Any) -> pl.Table:
+    """A step that no factor varies (denominate, screen)."""
+    if entry.kind == "denominate":
+        return pl.denominate(t, inputs, entry.params)
+    return pl.screen(t, entry.params)[0]
 
-    With a cache and the variant's key (alternative indices), the imputed and treated tables are
-    shared between the variants that start alike."""
-    def step(prefix: tuple[int, ...] | None, compute):  # type: ignore[no-untyped-def]
-        if cache is None or prefix is None:
-            return compute()
-        if prefix not in cache:
-            cache[prefix] = compute()
-        return cache[prefix]
 
+def _variant_table(model: Model, imp: Any, tr: Any, norm: Any,
+                   cache: dict[tuple, pl.Table] | None = None,
+                   key: tuple[int, ...] | None = None) -> pl.Table:
+    """The normalised table (all years) of one variant, its steps in the spec's order.
+
+    With a cache and the variant's key (alternative indices of impute, treat, normalise), the
+    tables after each step are shared between the variants that start alike."""
+    chosen = {"impute": imp, "treat": tr, "normalise": norm}
+    index = dict(zip(DATA_STEPS, key, strict=True)) if key else {}
     t = model.base
-    if imp is not None:
-        t = step(key[:1] if key else None,
-                 lambda: pl.impute(model.base, model.inputs, imp, reports=False)[0])
-    if tr is not None and tr.enabled:
-        t0 = t
-        t = step(key[:2] if key else None, lambda: pl.treat(t0, tr, reports=False)[0])
-    t = pl.normalise(t, model.inputs, norm)
-    return t.values[_year_rows(t, model.year)]
+    prefix: tuple = ()
+    for j, entry in enumerate(model.steps):
+        kind = entry.kind
+        if kind in DATA_STEPS:
+            prefix = (*prefix, index.get(kind))
+        cached = (j, prefix) if cache is not None and key is not None else None
+        if cached is not None and cached in cache:
+            t = cache[cached]
+            continue
+        if kind == "impute":
+            t = t if imp is None else pl.impute(t, model.inputs, imp, reports=False)[0]
+        elif kind == "treat":
+            t = t if tr is None or not tr.enabled else pl.treat(t, tr, reports=False)[0]
+        elif kind == "normalise":
+            t = pl.normalise(t, model.inputs, chosen["normalise"])
+        else:
+            t = _fixed_step(t, model.inputs, entry)
+        if cached is not None:
+            cache[cached] = t
+    return t
+
+
+def _data_variant(model: Model, imp: Any, tr: Any, norm: Any,
+                  cache: dict[tuple, pl.Table] | None = None,
+                  key: tuple[int, ...] | None = None) -> np.ndarray:
+    """Normalised indicator values (units of the analysed year × indicators) of one variant."""
+    t = _variant_table(model, imp, tr, norm, cache, key)
+    rows = _year_rows(t, model.year)
+    if len(rows) != len(model.units) or (t.units[rows] != model.units).any():
+        raise PmmError(_("The uncertainty analysis needs the same units in every run, but the "
+                         "screen step, after a step that a factor varies, keeps {n} units in "
+                         "one run and {m} in the nominal one; put screen before the steps the "
+                         "factors vary").format(n=len(rows), m=len(model.units)))
+    return t.values[rows]
 
 
 def _base_weights(model: Model, x: np.ndarray, agg: AggregateStep) -> np.ndarray:
@@ -355,7 +388,7 @@ def evaluate_vectorised(model: Model, samples: Samples, chunk_elements: int = 4_
     target = model.tree.nodes.index(model.target) - model.tree.n_indicators
     ind_pos = np.arange(model.tree.n_indicators)
     variants: dict[tuple[int, ...], np.ndarray] = {}
-    prefixes: dict[tuple[int, ...], pl.Table] = {}
+    prefixes: dict[tuple, pl.Table] = {}
     for key in np.unique(keys, axis=0):
         key_t = tuple(int(v) for v in key)
         runs_k = np.flatnonzero((keys == key).all(axis=1))

@@ -1,9 +1,12 @@
 """The composite-indicator specification (`SPEC.yaml`), validated with Pydantic.
 
 A spec names the data and metadata files (CSV, relative to `data_dir`, itself relative to the
-spec file) and the pipeline steps with their parameters, in COINr's order: denominate, screen,
-impute, treat, normalise, aggregate. Any step may be left out. An optional `uncertainty` section
-lists the uncertain assumptions for the Monte Carlo analysis. See docs/methodology-scoring.md.
+spec file) and the pipeline steps with their parameters: denominate, screen, impute, treat,
+normalise, aggregate. They run in the order listed, as COINr's own functions can be called in
+any order; any step may be left out, and only the orders that cannot work are refused, with the
+reason (a step twice, a step after aggregate, denominate after normalise). An optional
+`uncertainty` section lists the uncertain assumptions for the Monte Carlo analysis. See
+docs/methodology-scoring.md.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -65,8 +75,13 @@ class AggregateColumns(_Model):
 
 
 class MetadataSpec(_Model):
+    #: the indicator metadata, or COINr's `iMeta` (indicators, aggregates, groups and
+    #: denominators in one table, told apart by its `Type` column)
     indicators: str
     aggregates: str | None = None
+    #: "coinr": `indicators` is COINr's iMeta; "columns": the column maps below; default:
+    #: COINr's layout when the file has the columns iCode and Type and no aggregates file is given
+    layout: Literal["columns", "coinr"] | None = None
     columns: IndicatorColumns = Field(default_factory=IndicatorColumns)
     aggregate_columns: AggregateColumns = Field(default_factory=AggregateColumns)
 
@@ -284,17 +299,40 @@ class Spec(_Model):
     seed: int = 0
     uncertainty: UncertaintySpec | None = None
 
-    @model_validator(mode="after")
-    def _order(self) -> Spec:
-        kinds = [s.kind for s in self.steps]
-        if len(set(kinds)) != len(kinds):
-            raise ValueError("each step may appear only once")
-        if kinds != sorted(kinds, key=STEP_ORDER.index):
-            raise ValueError(f"steps must follow the order {' → '.join(STEP_ORDER)}")
-        reserved = {"metadata", "equal", "pca"} & set(self.weight_sets)
+    @field_validator("steps")
+    @classmethod
+    def _order(cls, steps: list[StepEntry]) -> list[StepEntry]:
+        # Steps run in the order listed (COINr's users reorder them freely: its own ASEM
+        # example imputes, then screens). Only the combinations that cannot work are refused.
+        kinds = [s.kind for s in steps]
+        repeated = sorted({k for k in kinds if kinds.count(k) > 1})
+        if repeated:
+            raise ValueError(f"the {repeated[0]} step appears twice; each step may appear only "
+                             f"once, because its result is the data set named after it "
+                             f"('{STAGE_OF_STEP[repeated[0]]}')")
+        if "aggregate" in kinds and kinds[-1] != "aggregate":
+            raise ValueError(f"the {kinds[kinds.index('aggregate') + 1]} step comes after "
+                             "aggregate; aggregate must be the last step, because it adds the "
+                             "aggregates while every other step works on the indicators")
+        if "denominate" in kinds and "normalise" in kinds \
+                and kinds.index("denominate") > kinds.index("normalise"):
+            raise ValueError("denominate comes after normalise; it must come before, because "
+                             "it divides quantities by a size (population, GDP) and normalised "
+                             "scores are no longer quantities")
+        return steps
+
+    @field_validator("weight_sets")
+    @classmethod
+    def _reserved(cls, weight_sets: dict[str, Any]) -> dict[str, Any]:
+        reserved = {"metadata", "equal", "pca"} & set(weight_sets)
         if reserved:
             raise ValueError(f"weight set names {sorted(reserved)} are reserved")
-        return self
+        for name, weights in weight_sets.items():
+            for code, w in (weights.items() if isinstance(weights, dict) else ()):
+                if not w >= 0:  # also NaN
+                    raise ValueError(f"the weight of {code!r} in weight set {name!r} is {w}; "
+                                     "expected a number of 0 or more")
+        return weight_sets
 
     def step(self, kind: str) -> Any:
         for s in self.steps:

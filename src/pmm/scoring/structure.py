@@ -136,11 +136,11 @@ def _number(df: pd.DataFrame, col: str, path: Path, *, required: bool,
     if bad.any():
         i = int(np.argmax(bad))
         raise PmmError(_("{file}:{line}: column {column!r}: {value!r} is not a number").format(
-            file=path, line=i + 2, column=col, value=df[col].iloc[i]))
+            file=path, line=_line(df, i), column=col, value=df[col].iloc[i]))
     if required and np.isnan(vals).any():
         i = int(np.argmax(np.isnan(vals)))
         raise PmmError(_("{file}:{line}: column {column!r} is empty; a number is required")
-                       .format(file=path, line=i + 2, column=col))
+                       .format(file=path, line=_line(df, i), column=col))
     return np.where(np.isnan(vals), default, vals)
 
 
@@ -156,6 +156,30 @@ def load_structure(indicators_file: Path, aggregates_file: Path | None,
     """Read and check the indicator and aggregate metadata."""
     icols, acols = icols or IndicatorColumns(), acols or AggregateColumns()
     ind = _read_csv(indicators_file)
+    agg = _read_csv(aggregates_file) if aggregates_file is not None else None
+    return _build(ind, agg, icols, acols, indicators_file, aggregates_file)
+
+
+def _no_negative(df: pd.DataFrame, col: str | None, weights: np.ndarray, path: Path) -> None:
+    """A weight is a share of importance: below 0 it would turn an indicator against its own
+    direction, so it is refused (0 leaves the indicator out of its aggregate)."""
+    bad = np.flatnonzero(weights < 0)
+    if len(bad):
+        i = int(bad[0])
+        raise PmmError(_("{file}:{line}: column {column!r}: {value!r} is a negative weight; "
+                         "expected a number of 0 or more").format(
+            file=path, line=_line(df, i), column=col, value=df[col].iloc[i]))
+
+
+def _line(df: pd.DataFrame, i: int) -> int:
+    """The file line of row i of a table read from CSV (header = line 1), also when the table
+    is a selection of the file's rows (COINr's iMeta holds indicators and aggregates)."""
+    return int(df.index[i]) + 2
+
+
+def _build(ind: pd.DataFrame, agg: pd.DataFrame | None, icols: IndicatorColumns,
+           acols: AggregateColumns, indicators_file: Path, aggregates_file: Path | None
+           ) -> Structure:
     if icols.code not in ind.columns:
         raise PmmError(_("{file}: column {column!r} is missing (columns: {found})").format(
             file=indicators_file, column=icols.code, found=", ".join(ind.columns)))
@@ -163,21 +187,22 @@ def load_structure(indicators_file: Path, aggregates_file: Path | None,
     for i, c in enumerate(codes):
         if not c:
             raise PmmError(_("{file}:{line}: column {column!r} is empty; a code is required")
-                           .format(file=indicators_file, line=i + 2, column=icols.code))
+                           .format(file=indicators_file, line=_line(ind, i), column=icols.code))
     dup = pd.Series(codes)[pd.Series(codes).duplicated()]
     if len(dup):
         i = int(dup.index[0])
         raise PmmError(_("{file}:{line}: code {code!r} appears twice").format(
-            file=indicators_file, line=i + 2, code=codes[i]))
+            file=indicators_file, line=_line(ind, i), code=codes[i]))
     direction = _number(ind, icols.direction, indicators_file, required=True)
     for i, d in enumerate(direction):
         if d not in (1.0, -1.0):
             raise PmmError(_("{file}:{line}: column {column!r}: {value!r} is not a direction "
-                             "(expected 1 or -1)").format(file=indicators_file, line=i + 2,
+                             "(expected 1 or -1)").format(file=indicators_file, line=_line(ind, i),
                                                           column=icols.direction,
                                                           value=ind[icols.direction].iloc[i]))
     weight = (_number(ind, icols.weight, indicators_file, required=False, default=1.0)
               if icols.weight else np.ones(len(ind)))
+    _no_negative(ind, icols.weight, weight, indicators_file)
     parent: dict[str, str | None] = {}
     wmap: dict[str, float] = dict(zip(codes, map(float, weight), strict=True))
     names: dict[str, str] = dict(zip(codes, _text(ind, icols.name), strict=True))
@@ -197,16 +222,16 @@ def load_structure(indicators_file: Path, aggregates_file: Path | None,
                     if lev == 2:
                         raise PmmError(_("{file}:{line}: column {column!r} is empty; every "
                                          "indicator needs a parent").format(
-                            file=indicators_file, line=i + 2, column=icols.parents[0]))
+                            file=indicators_file, line=_line(ind, i), column=icols.parents[0]))
                     break
                 known = parent.get(prev, a)
                 if known != a:
                     raise PmmError(_("{file}:{line}: {code!r} has parent {a!r} here but "
                                      "{b!r} on another row").format(
-                        file=indicators_file, line=i + 2, code=prev, a=a, b=known))
+                        file=indicators_file, line=_line(ind, i), code=prev, a=a, b=known))
                 if agg_level.setdefault(a, lev) != lev:
                     raise PmmError(_("{file}:{line}: aggregate {code!r} appears at two levels")
-                                   .format(file=indicators_file, line=i + 2, code=a))
+                                   .format(file=indicators_file, line=_line(ind, i), code=a))
                 parent[prev] = a
                 prev = a
             parent.setdefault(prev, None)
@@ -217,13 +242,13 @@ def load_structure(indicators_file: Path, aggregates_file: Path | None,
         for i, (code, p) in enumerate(zip(codes, _text(ind, icols.parent), strict=True)):
             if not p:
                 raise PmmError(_("{file}:{line}: column {column!r} is empty; every indicator "
-                                 "needs a parent").format(file=indicators_file, line=i + 2,
+                                 "needs a parent").format(file=indicators_file, line=_line(ind, i),
                                                           column=icols.parent))
             parent[code] = p
 
     agg_order: list[str] = []
-    if aggregates_file is not None:
-        agg = _read_csv(aggregates_file)
+    if agg is not None:
+        assert aggregates_file is not None
         if acols.code not in agg.columns:
             raise PmmError(_("{file}: column {column!r} is missing (columns: {found})").format(
                 file=aggregates_file, column=acols.code, found=", ".join(agg.columns)))
@@ -231,25 +256,26 @@ def load_structure(indicators_file: Path, aggregates_file: Path | None,
         alevels = _number(agg, acols.level, aggregates_file, required=True)
         aweights = (_number(agg, acols.weight, aggregates_file, required=False, default=1.0)
                     if acols.weight else np.ones(len(agg)))
+        _no_negative(agg, acols.weight, aweights, aggregates_file)
         aparents = _text(agg, acols.parent) if (acols.parent and acols.parent in agg.columns) \
             else None
         for i, c in enumerate(acodes):
             if not c:
                 raise PmmError(_("{file}:{line}: column {column!r} is empty; a code is required")
-                               .format(file=aggregates_file, line=i + 2, column=acols.code))
+                               .format(file=aggregates_file, line=_line(agg, i), column=acols.code))
             if c in wmap:
                 raise PmmError(_("{file}:{line}: code {code!r} appears twice").format(
-                    file=aggregates_file, line=i + 2, code=c))
+                    file=aggregates_file, line=_line(agg, i), code=c))
             lev = int(alevels[i])
             if lev != alevels[i] or lev < 2:
                 raise PmmError(_("{file}:{line}: column {column!r}: {value!r} is not a level "
                                  "(expected an integer of at least 2)").format(
-                    file=aggregates_file, line=i + 2, column=acols.level,
+                    file=aggregates_file, line=_line(agg, i), column=acols.level,
                     value=agg[acols.level].iloc[i]))
             if agg_level.setdefault(c, lev) != lev:
                 raise PmmError(_("{file}:{line}: aggregate {code!r} is at level {a} here but "
                                  "at level {b} in {other}").format(
-                    file=aggregates_file, line=i + 2, code=c, a=lev, b=agg_level[c],
+                    file=aggregates_file, line=_line(agg, i), code=c, a=lev, b=agg_level[c],
                     other=indicators_file))
             wmap[c] = float(aweights[i])
             names[c] = _text(agg, acols.name)[i]
@@ -259,7 +285,7 @@ def load_structure(indicators_file: Path, aggregates_file: Path | None,
                 if icols.parents and parent.get(c, p) != p:
                     raise PmmError(_("{file}:{line}: {code!r} has parent {a!r} here but "
                                      "{b!r} on another row").format(
-                        file=aggregates_file, line=i + 2, code=c, a=p, b=parent.get(c)))
+                        file=aggregates_file, line=_line(agg, i), code=c, a=p, b=parent.get(c)))
                 parent[c] = p
     # aggregates named as parents but absent from the aggregates file
     referenced = {p for c, p in parent.items() if p is not None}
@@ -320,3 +346,68 @@ def load_structure(indicators_file: Path, aggregates_file: Path | None,
         direction={c: int(d) for c, d in zip(codes, direction, strict=True)},
         denominator=denominators, target=opt(icols.target), lower=opt(icols.lower),
         upper=opt(icols.upper), name=names)
+
+
+# --- COINr's iMeta layout ----------------------------------------------------------------------
+
+#: COINr's `iMeta` columns (`new_coin(iData, iMeta)`): one table for indicators, aggregates,
+#: group columns and denominators, told apart by `Type`.
+COINR_TYPES = ("Indicator", "Aggregate", "Group", "Denominator", "Other")
+COINR_INDICATOR_COLUMNS = IndicatorColumns(
+    code="iCode", name="iName", direction="Direction", weight="Weight",
+    denominator="Denominator", target="Target", lower=None, upper=None, parent="Parent")
+COINR_AGGREGATE_COLUMNS = AggregateColumns(code="iCode", name="iName", level="Level",
+                                           weight="Weight", parent="Parent")
+
+
+@dataclass(frozen=True)
+class CoinrMeta:
+    """What an `iMeta` file says: the structure, and which data columns are groups and
+    denominators."""
+
+    structure: Structure
+    groups: list[str]
+    denominators: list[str]
+
+
+def is_coinr_meta(path: Path) -> bool:
+    """Whether a metadata file is in COINr's `iMeta` layout (columns iCode and Type)."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            header = fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    names = {c.strip().strip('"') for c in header.strip().split(",")}
+    return {"iCode", "Type"} <= names
+
+
+def load_coinr_meta(path: Path) -> CoinrMeta:
+    """Read COINr's `iMeta`: rows of Type Indicator (Level 1) and Aggregate (Level 2 up, with
+    Parent and Weight), Group and Denominator (columns of `iData`); Other rows are ignored."""
+    meta = _read_csv(path)
+    for col in ("iCode", "Type", "Level", "Parent", "Direction"):
+        if col not in meta.columns:
+            raise PmmError(_("{file}: column {column!r} is missing (columns: {found})").format(
+                file=path, column=col, found=", ".join(meta.columns)))
+    types = [t.strip() for t in meta["Type"]]
+    for i, t in enumerate(types):
+        if t not in COINR_TYPES:
+            raise PmmError(_("{file}:{line}: column 'Type': {value!r} is not a COINr type "
+                             "(expected one of {expected})").format(
+                file=path, line=i + 2, value=t, expected=", ".join(COINR_TYPES)))
+    kind = np.array(types)
+    ind = meta[kind == "Indicator"]
+    agg = meta[kind == "Aggregate"]
+    levels = _number(ind, "Level", path, required=True)
+    if (levels != 1).any():
+        i = int(np.argmax(levels != 1))
+        raise PmmError(_("{file}:{line}: column 'Level': an indicator is at level 1, not "
+                         "{value!r}").format(file=path, line=_line(ind, i),
+                                             value=ind["Level"].iloc[i]))
+    structure = _build(ind, agg if len(agg) else None, COINR_INDICATOR_COLUMNS,
+                       COINR_AGGREGATE_COLUMNS, path, path if len(agg) else None)
+    codes = [c.strip() for c in meta["iCode"]]
+    return CoinrMeta(structure=structure,
+                     groups=[c for c, t in zip(codes, types, strict=True) if t == "Group"],
+                     denominators=[c for c, t in zip(codes, types, strict=True)
+                                   if t == "Denominator"])
