@@ -40,7 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "composite": ("pmm.scoring.cli", "app", "General composite-indicator engine "
                   "(COINr-compatible) and its robustness analysis."),
     "score": ("pmm.analysis.cli", "app", "KPI, outcome and dimension scores of a cycle."),
-    "benchmark": ("pmm.analysis.cli", "app", "Peer-group statistics the viewer may receive."),
+    "benchmark": ("pmm.analysis.cli", "app", "Peer-group statistics you may receive."),
     "gaps": ("pmm.analysis.cli", "app", "A member's gaps: its capacity-building plan."),
     "sdg": ("pmm.analysis.cli", "app", "Outcome scores rolled up to the SDG targets."),
     "trends": ("pmm.analysis.cli", "app", "Change between two cycles, flagged where not "
@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "saved."),
     "secretariat": ("pmm.analysis.cli", "app", "Secretariat views: participation, coverage, "
                     "demand."),
+    "release": ("pmm.analysis.cli", "app", "Releases of a cycle: create, list, show, diff, "
+                "withdraw, and the disclosure-control configuration."),
 }
 
 
