@@ -15,7 +15,8 @@ from typing import Any
 
 # Loaded on first use, so that `pmm --help` and the other commands do not pay for scipy.
 _WHERE = {
-    "benchmark": "benchmark", "audit_cycle": "release", "find_gaps": "gaps", "plan_by_support": "gaps",
+    "benchmark": "benchmark", "audit_cycle": "release", "find_gaps": "gaps",
+    "plan_by_support": "gaps",
     "memberships": "groups", "build_observations": "observations", "Domain": "sdc",
     "Rules": "sdc", "sdg_benchmark": "sdg",
     "sdg_member": "sdg", "sdg_observations": "sdg", "coverage": "secretariat",
