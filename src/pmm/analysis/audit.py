@@ -129,12 +129,16 @@ def _secondary(x: np.ndarray, inc: np.ndarray, code: np.ndarray, domain: Domain,
     code = code.copy()
     order = np.asarray(priority, float)
     sensitive = np.flatnonzero(np.isin(code, ("min_n", "dominance")))
+    # withholding a group only removes an equation: a perturbation that kept every released
+    # statistic still does, so what was shown safe stays safe and is not checked again
+    suspects = [hidden.copy() for hidden, _fixed in adversaries]
     while True:
         released = np.flatnonzero(code == "")
         hits: set[int] = set()
-        for hidden, fixed in adversaries:
+        for (hidden, fixed), suspect in zip(adversaries, suspects, strict=True):
             rows = np.vstack([fixed, inc[released]])
-            bad = unsafe(rows, x, hidden, member, domain, protection)
+            bad = unsafe(rows, x, hidden, member, domain, protection, suspect)
+            suspect &= bad if not domain.discrete else hidden
             for h in np.flatnonzero(bad):
                 g = _culprit(inc, released, h, member, order, rows[len(fixed):], hidden,
                              rows[:len(fixed)])
@@ -180,10 +184,11 @@ def _culprit(inc: np.ndarray, released: np.ndarray, h: int, member: np.ndarray,
 
 
 def unsafe(rows: np.ndarray, x: np.ndarray, hidden: np.ndarray, member: np.ndarray,
-           domain: Domain, protection: np.ndarray) -> np.ndarray:
+           domain: Domain, protection: np.ndarray, targets: np.ndarray | None = None
+           ) -> np.ndarray:
     """Columns hidden from an adversary that it may derive or narrow below `protection`, when
     it receives `rows` (group sums) and knows the visible values, the domain and possibly all
-    values of one member."""
+    values of one member. `targets`: only these columns are checked (default: all)."""
     out = np.zeros(len(x), bool)
     pidx = np.flatnonzero(hidden)
     if not len(pidx) or not len(rows):
@@ -196,7 +201,8 @@ def unsafe(rows: np.ndarray, x: np.ndarray, hidden: np.ndarray, member: np.ndarr
     if domain.discrete:
         out[pidx] = _unsafe_levels(A, x[pidx], owners, domain)
     else:
-        out[pidx] = _unsafe_continuous(A, x[pidx], owners, domain, protection[pidx])
+        check = np.ones(len(pidx), bool) if targets is None else targets[pidx]
+        out[pidx] = _unsafe_continuous(A, x[pidx], owners, domain, protection[pidx], check)
     return out
 
 
@@ -217,7 +223,7 @@ def _unsafe_levels(A: np.ndarray, xp: np.ndarray, owners: np.ndarray,
 
 
 def _unsafe_continuous(A: np.ndarray, xp: np.ndarray, owners: np.ndarray, domain: Domain,
-                       protection: np.ndarray) -> np.ndarray:
+                       protection: np.ndarray, check: np.ndarray) -> np.ndarray:
     k = len(xp)
     need = np.maximum(protection, 1e-9 * np.maximum(1.0, np.abs(xp)))
     down = (domain.lo - xp) if np.isfinite(domain.lo) else np.full(k, -np.inf)
@@ -257,16 +263,62 @@ def _unsafe_continuous(A: np.ndarray, xp: np.ndarray, owners: np.ndarray, domain
             D[free, b] = w
             D[b, b] = s
             movable[b] = True
-    # each adversary: nobody beyond the audience (None), or one owner of hidden values
-    adversaries: list[np.ndarray | None] = [None]
+    # the adversaries: nobody beyond the audience, and each owner of hidden values (an owner
+    # of one value that sits at a bound changes no other value's witness: the base case)
+    base = _widths(D, movable, None, down, up, free)
+    out |= (base < need) & check
+    if not check.any():
+        return out
+    singles, multiple = [], []
     for o in dict.fromkeys(owners.tolist()):
-        adversaries.append(np.flatnonzero(owners == o))
-    for known in adversaries:
-        widths = _widths(D, movable, known, down, up, free)
-        bad = np.flatnonzero(widths < need)
-        if known is not None:
-            bad = bad[~np.isin(bad, known)]
-        out[bad] = True
+        cols = np.flatnonzero(owners == o)
+        if len(cols) > 1:
+            multiple.append(cols)
+        elif bound[cols[0]]:
+            continue
+        else:
+            singles.append(int(cols[0]))
+    if singles:
+        out |= _widths_each(D, movable, np.asarray(singles), down, up, need,
+                            np.flatnonzero(check))
+    for cols in multiple:
+        widths = _widths(D, movable, cols, down, up, free)
+        bad = np.flatnonzero((widths < need) & check)
+        out[bad[~np.isin(bad, cols)]] = True
+    return out
+
+
+def _widths_each(D: np.ndarray, movable: np.ndarray, known: np.ndarray, down: np.ndarray,
+                 up: np.ndarray, need: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Values (among `targets`) some single free-valued adversary (one of `known`) narrows
+    below `need`: all adversaries at once, each value's witness with the adversary's held."""
+    k = len(down)
+    out = np.zeros(k, bool)
+    if not len(targets):
+        return out
+    pivot = D[known, known]  # > 0 unless no null direction moves that value
+    Rm = D[np.ix_(known, targets)]  # (M, T): the adversary's component in each witness
+    safe_pivot = np.where(pivot > 1e-10, pivot, 1.0)
+    base = D[:, targets]
+    dirs = base[None, :, :] - D[:, known].T[:, :, None] * (Rm / safe_pivot[:, None])[:, None, :]
+    ok = np.broadcast_to(movable[targets], (len(known), len(targets))).copy()
+    stuck = pivot <= 1e-10
+    if stuck.any():  # nothing moves the adversary's value: the witnesses stand, if they hold it
+        dirs[stuck] = base[None, :, :]
+        ok[stuck] &= np.abs(Rm[stuck]) < 1e-10
+    ok &= known[:, None] != targets[None, :]
+    dirs[np.abs(dirs) < 1e-12] = 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pos, neg = dirs > 0, dirs < 0
+        lo_t = np.where(pos, down[None, :, None] / dirs,
+                        np.where(neg, up[None, :, None] / dirs, -np.inf)).max(axis=1)
+        hi_t = np.where(pos, up[None, :, None] / dirs,
+                        np.where(neg, down[None, :, None] / dirs, np.inf)).min(axis=1)
+        diag = np.abs(dirs[:, targets, np.arange(len(targets))])
+        width = np.where(ok & (diag > 1e-10), diag * np.maximum(hi_t - lo_t, 0.0), 0.0)
+    # (a value no witness moves has width 0; an adversary's own value is not a target)
+    bad = (width < need[targets][None, :]) & (known[:, None] != targets[None, :])
+    out[targets] = bad.any(axis=0)
     return out
 
 
