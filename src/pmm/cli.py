@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                    "export, check, submit and the rest of the workflow."),
     "review": ("pmm.assessment.cli", "app", "Peer review: assign, start, findings, request "
                "changes, complete."),
-    "demo": ("pmm.assessment.cli", "app", "Seed the database with demonstration data."),
+    "demo": ("pmm.analysis.cli", "app", "Seed the database with demonstration data."),
     "measure": ("pmm.measure.cli", "app", "From microdata: verify an extract, Time Release "
                 "Study, data items, synthetic data."),
     "composite": ("pmm.scoring.cli", "app", "General composite-indicator engine "

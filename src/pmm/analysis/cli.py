@@ -401,6 +401,43 @@ def whatif_cmd(cycle: CycleYear, member: MemberOption,
          title=_("Gaps before and after the what-if"), scores=True)
 
 
+# ---------------------------------------------------------------- demo
+
+
+@app.command("demo", help=_(
+    "Seed the database with members' users, two cycles (2022, 2024), their submissions and a "
+    "release of each cycle."))
+def demo(
+    members: Annotated[int, typer.Option("--members", help=_("Participants of the 2024 cycle."))]
+    = 90,
+    seed: Annotated[int, typer.Option("--seed")] = 2024,
+    database_url: DatabaseUrl = None,
+) -> None:
+    # The demo seeds a whole platform; without a release it would show members nothing about
+    # each other. Seeding is the assessment's; releasing is this layer's, so it is done here.
+    from pmm.access import principal_for
+    from pmm.analysis import release
+    from pmm.assessment.demo import seed_demo
+
+    summary = seed_demo(database_url, participants_2024=members, seed=seed)
+    released = []
+    with transaction(database_url) as session:
+        who = principal_for(session, "secretariat")
+        for year in (2022, 2024):
+            rel = release.create(session, who, year)
+            released.append((year, release.counts(session, rel).get("public_released", 0)))
+    # the releases go before the users (the summary's heading of users, in the same language)
+    heading = _("Users (password for all: {pw}):").split("{")[0]
+    users = next((i for i, line in enumerate(summary) if line.startswith(heading)), len(summary))
+    for line in summary[:users]:
+        typer.echo(line)
+    for year, n in released:
+        typer.echo(_("  release 1 of cycle {year}: {n} statistics released to the public")
+                   .format(year=year, n=n))
+    for line in summary[users:]:
+        typer.echo(line)
+
+
 # ---------------------------------------------------------------- releases
 
 ReleaseNumber = Annotated[int, typer.Argument(help=_("The release's number within the cycle."))]

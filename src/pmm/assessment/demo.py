@@ -482,7 +482,6 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
                                                           dt.date(2027, 3, 31)),
                period=(dt.datetime(2025, 12, 9, 8, tzinfo=UTC),
                        dt.datetime(2026, 5, 29, 17, tzinfo=UTC)), close=False)
-    released = _release(url)
     from pmm.assessment.tables import cycle_tables
 
     lines = [_("Demo data in {url}:").format(url=display_url(resolve_url(url)))]
@@ -502,8 +501,6 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
                        "{rate:.1f}% on average; {eco} report the e-commerce share").format(
             year=year, n=len(t.submissions), rate=rate, eco=eco,
             states=", ".join(f"{k} {v}" for k, v in sorted(counts.items()))))
-    lines += [_("  release 1 of cycle {year}: {n} statistics released to the public").format(
-        year=year, n=n) for year, n in released]
     lines += [_("Users (password for all: {pw}):").format(pw=PASSWORD),
               "  admin (admin), secretariat (secretariat), wb-pmmpt (working_body), reviewer1..3 "
               "(peer_reviewer),",
@@ -512,23 +509,6 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
               _("Try: pmm cycle show 2024; pmm audit --cycle 2024 --member {m} (a peer review "
                 "in progress)").format(m=reviewed)]
     return lines
-
-
-def _release(url: str | None) -> list[tuple[int, int]]:
-    """Release both cycles as the Secretariat, so that everyone else has statistics to read.
-
-    The only import of the analysis layer from here: the demo seeds a whole platform, and a
-    platform without a release shows members nothing about each other."""
-    from pmm.access import principal_for
-    from pmm.analysis import release
-
-    out = []
-    with transaction(url) as session:
-        who = principal_for(session, "secretariat")
-        for year in (2022, 2024):
-            rel = release.create(session, who, year)
-            out.append((year, release.counts(session, rel).get("public_released", 0)))
-    return out
 
 
 def _run_cycle(url: str | None, fw: Framework, year: int, codes: list[str], members: dict,
