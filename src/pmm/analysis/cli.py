@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pmm.errors import PermissionDenied, PmmError
+from pmm.errors import PmmError
 from pmm.i18n import _, column, format_decimal, label
 from pmm.store.cli import DatabaseUrl
 from pmm.store.engine import transaction
@@ -60,12 +60,9 @@ def _api():  # the api module, imported on first use
 
 def principal(session: Session, username: str | None) -> Principal:
     """The user named by --as (or PMM_USER); without one, a refusal that says how to name one."""
-    from pmm.access import principal_for
+    from pmm.store.cli import acting
 
-    if not username:
-        raise PermissionDenied(_("Say who you are: --as USER (or set PMM_USER); `pmm user list` "
-                                 "shows the users. What you get is what that user may see."))
-    return principal_for(session, username)
+    return acting(session, username)
 
 
 def _check_by(by: str) -> str:
@@ -415,9 +412,9 @@ def demo(
 ) -> None:
     # The demo seeds a whole platform; without a release it would show members nothing about
     # each other. Seeding is the assessment's; releasing is this layer's, so it is done here.
-    from pmm.access import principal_for
     from pmm.analysis import release
     from pmm.assessment.demo import seed_demo
+    from pmm.store.users import principal_for
 
     summary = seed_demo(database_url, participants_2024=members, seed=seed)
     released = []
