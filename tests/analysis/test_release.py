@@ -14,7 +14,7 @@ from pmm.analysis.load import load_cycle
 from pmm.cli import run
 from pmm.store.audit import trail
 from pmm.store.engine import transaction
-from pmm.store.users import add_user
+from pmm.store.users import add_user, principal_for
 from tests.assessment.conftest import COMPLETE, prepare, write_csv
 
 MEMBERS = ("FRA", "DEU", "ITA", "ESP", "NLD", "BEL")
@@ -104,7 +104,7 @@ def test_release_lifecycle(cycle: str, capsys) -> None:
     code, _out, err = pmm(capsys, "release", "show", "--cycle", "2024", "7", "--as", "sec")
     assert code == 5 and "no release 7" in err
     with transaction(cycle) as session:
-        actions = [e.action for e in trail(session)]
+        actions = [e.action for e in trail(session, principal_for(session, "sec"))]
     assert actions.count("release.create") == 2 and "release.withdraw" in actions
     assert "release.config" in actions
 
