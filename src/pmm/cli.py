@@ -34,13 +34,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                    "export, check, submit and the rest of the workflow."),
     "review": ("pmm.assessment.cli", "app", "Peer review: assign, start, findings, request "
                "changes, complete."),
-    "demo": ("pmm.assessment.cli", "app", "Seed the database with demonstration data."),
+    "demo": ("pmm.analysis.cli", "app", "Seed the database with demonstration data."),
     "measure": ("pmm.measure.cli", "app", "From microdata: verify an extract, Time Release "
                 "Study, data items, synthetic data."),
     "composite": ("pmm.scoring.cli", "app", "General composite-indicator engine "
                   "(COINr-compatible) and its robustness analysis."),
     "score": ("pmm.analysis.cli", "app", "KPI, outcome and dimension scores of a cycle."),
-    "benchmark": ("pmm.analysis.cli", "app", "Peer-group statistics the viewer may receive."),
+    "benchmark": ("pmm.analysis.cli", "app", "Peer-group statistics you may receive."),
     "gaps": ("pmm.analysis.cli", "app", "A member's gaps: its capacity-building plan."),
     "sdg": ("pmm.analysis.cli", "app", "Outcome scores rolled up to the SDG targets."),
     "trends": ("pmm.analysis.cli", "app", "Change between two cycles, flagged where not "
@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "saved."),
     "secretariat": ("pmm.analysis.cli", "app", "Secretariat views: participation, coverage, "
                     "demand."),
+    "release": ("pmm.analysis.cli", "app", "Releases of a cycle: create, list, show, diff, "
+                "withdraw, and the disclosure-control configuration."),
 }
 
 

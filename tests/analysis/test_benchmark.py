@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pmm.access import ANONYMOUS, Principal, visible
 from pmm.analysis.benchmark import COLUMNS, benchmark
-from pmm.analysis.disclosure import Viewer, visible
 from pmm.analysis.domains import kpi_domain
 from pmm.analysis.groups import memberships
 from pmm.analysis.observations import usable
@@ -23,17 +23,17 @@ Y24 = OBS[OBS["cycle"] == 2024]
 
 
 def test_columns_and_groupings():
-    out = benchmark(Y24, Viewer("secretariat"), GROUPS, fw=FW, by=["region"])
+    out = benchmark(Y24, Principal("secretariat", "secretariat"), GROUPS, fw=FW, by=["region"])
     assert list(out.columns) == COLUMNS
     assert set(out["grouping"]) == {"region", "global"}
     assert {"all", "balanced"} <= set(out.loc[out["grouping"] == "global", "group"])
-    everything = benchmark(Y24, Viewer("secretariat"), GROUPS, fw=FW)
+    everything = benchmark(Y24, Principal("secretariat", "secretariat"), GROUPS, fw=FW)
     assert set(everything["grouping"]) == {"global", "region", "income", "geography",
                                            "admin_type", "size"}
 
 
 def test_secretariat_gets_exact_statistics_of_every_validated_value():
-    out = benchmark(Y24, Viewer("secretariat"), GROUPS, fw=FW, by=["income"])
+    out = benchmark(Y24, Principal("secretariat", "secretariat"), GROUPS, fw=FW, by=["income"])
     rows = Y24[usable(Y24) & (Y24["code"] == "TF.4.1")]
     g = GROUPS[(GROUPS["grouping"] == "income") & (GROUPS["cycle"] == 2024)]
     for r in out[(out["kpi"] == "TF.4.1") & (out["grouping"] == "income")].itertuples():
@@ -51,8 +51,8 @@ def test_secretariat_gets_exact_statistics_of_every_validated_value():
 
 def test_statistics_use_hidden_values_but_do_not_show_them():
     """The public's group means are those of all validated values (not just public ones)."""
-    pub = benchmark(Y24, Viewer("public"), GROUPS, fw=FW, by=["region"])
-    sec = benchmark(Y24, Viewer("secretariat"), GROUPS, fw=FW, by=["region"])
+    pub = benchmark(Y24, ANONYMOUS, GROUPS, fw=FW, by=["region"])
+    sec = benchmark(Y24, Principal("secretariat", "secretariat"), GROUPS, fw=FW, by=["region"])
     both = pub.merge(sec, on=["kpi", "grouping", "group"], suffixes=("_p", "_s"))
     released = both[np.isfinite(both["mean_p"]) & (both["group"] != "balanced")]
     assert len(released) > 5
@@ -63,7 +63,7 @@ def test_statistics_use_hidden_values_but_do_not_show_them():
 
 
 def test_balanced_global_is_the_mean_of_released_regional_means():
-    out = benchmark(Y24, Viewer("public"), GROUPS, fw=FW, by=["region"])
+    out = benchmark(Y24, ANONYMOUS, GROUPS, fw=FW, by=["region"])
     for _kpi, rows in out.groupby("kpi"):
         regions = rows[(rows["grouping"] == "region") & (rows["n"] > 0)]
         shown = regions[np.isfinite(regions["mean"])]
@@ -77,35 +77,35 @@ def test_balanced_global_is_the_mean_of_released_regional_means():
 
 def test_member_viewer_position():
     member = Y24["member"].iloc[4]
-    out = benchmark(Y24, Viewer("ncp", member=member), GROUPS, fw=FW, by=["region"])
+    out = benchmark(Y24, Principal("ncp-x", "ncp", member), GROUPS, fw=FW, by=["region"])
     mine = out[np.isfinite(out["position"])]
     assert len(mine) and mine["position"].between(0, 100).all()
     # the member's region row carries its position; other regions do not
     region = GROUPS[(GROUPS["grouping"] == "region") & (GROUPS["member"] == member)
                     & (GROUPS["cycle"] == 2024)]["group"].iloc[0]
     assert set(mine["group"]) <= {region, "all"}
-    public = benchmark(Y24, Viewer("public"), GROUPS, fw=FW, by=["region"])
+    public = benchmark(Y24, ANONYMOUS, GROUPS, fw=FW, by=["region"])
     assert public["position"].isna().all()
 
 
 def test_custom_groups_use_only_visible_values():
-    hidden = Y24[usable(Y24) & ~visible(Viewer("public"), Y24) & (Y24["code"] == "TF.4.1")]
-    shown = Y24[usable(Y24) & visible(Viewer("public"), Y24) & (Y24["code"] == "TF.4.1")]
+    hidden = Y24[usable(Y24) & ~visible(ANONYMOUS, Y24) & (Y24["code"] == "TF.4.1")]
+    shown = Y24[usable(Y24) & visible(ANONYMOUS, Y24) & (Y24["code"] == "TF.4.1")]
     target = hidden["member"].iloc[0]
     others = list(shown["member"].iloc[:4])
     custom = {"mine": [target, *others]}
-    out = benchmark(Y24[Y24["code"] == "TF.4.1"], Viewer("public"), GROUPS, fw=FW,
+    out = benchmark(Y24[Y24["code"] == "TF.4.1"], ANONYMOUS, GROUPS, fw=FW,
                     by=["custom"], custom=custom)
     row = out[out["grouping"] == "custom"].iloc[0]
     assert row["n"] == 4 and row["basis"] == "visible"
     assert row["mean"] == pytest.approx(shown["value"].iloc[:4].mean())
     with pytest.raises(PmmError, match="needs user-defined groups"):
-        benchmark(Y24, Viewer("public"), GROUPS, fw=FW, by=["custom"])
+        benchmark(Y24, ANONYMOUS, GROUPS, fw=FW, by=["custom"])
 
 
 def test_bad_grouping():
     with pytest.raises(PmmError, match="--by 'colour'"):
-        benchmark(Y24, Viewer("public"), GROUPS, fw=FW, by=["colour"])
+        benchmark(Y24, ANONYMOUS, GROUPS, fw=FW, by=["colour"])
 
 
 def test_memberships_cover_every_member_once_per_grouping():
@@ -127,5 +127,5 @@ def test_kpi_domains_from_formulas():
 
 
 def test_empty_input():
-    out = benchmark(pd.DataFrame(columns=OBS.columns), Viewer("public"), GROUPS, fw=FW)
+    out = benchmark(pd.DataFrame(columns=OBS.columns), ANONYMOUS, GROUPS, fw=FW)
     assert list(out.columns) == COLUMNS and not len(out)

@@ -1,4 +1,5 @@
-"""The disclosure policy: who sees which individual values."""
+"""The disclosure policy as the analysis uses it: who sees which individual values, and the
+disclosure of composite scores."""
 
 from __future__ import annotations
 
@@ -8,14 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmm.analysis.disclosure import (
-    KINDS,
-    Viewer,
-    composite_disclosure,
-    most_restrictive,
-    parse_viewer,
-    visible,
-)
+from pmm.access import ANONYMOUS, Principal, audience, most_restrictive, visible
+from pmm.analysis.disclosure import composite_disclosure
 from pmm.errors import PmmError
 from pmm.framework.loader import load
 
@@ -40,12 +35,22 @@ def expected(kind: str, row: pd.Series) -> bool:
     return row.disclosure == "public" or (widest == "wco" and row.disclosure == "wco")
 
 
-def viewer(kind: str) -> Viewer:
-    if kind in ("ncp", "member_viewer"):
-        return Viewer(kind, member="ken")
+KINDS = ("public", "working_body", "wco", "ncp", "member_viewer", "peer_reviewer",
+         "secretariat")
+
+
+def viewer(kind: str) -> Principal:
+    if kind == "ncp":
+        return Principal("ncp-ken", "ncp", "KEN")
+    if kind == "member_viewer":
+        return Principal("viewer-ken", "viewer", "KEN")
     if kind == "peer_reviewer":
-        return Viewer(kind, assigned=frozenset({(2024, "bra")}), name="r1")
-    return Viewer(kind)
+        return Principal("r1", "peer_reviewer", assigned=frozenset({(2024, "BRA")}))
+    if kind == "public":
+        return ANONYMOUS
+    if kind == "wco":
+        return audience("wco")
+    return Principal(kind, kind)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -74,41 +79,10 @@ def test_peer_reviewer_assignment_is_per_cycle():
 
 def test_rows_are_checked():
     with pytest.raises(PmmError, match="lack column"):
-        visible(Viewer("public"), ROWS.drop(columns="disclosure"))
+        visible(ANONYMOUS, ROWS.drop(columns="disclosure"))
     with pytest.raises(PmmError, match="secret"):
-        visible(Viewer("public"), ROWS.assign(disclosure="secret"))
-    assert visible(Viewer("secretariat"), ROWS.drop(columns="disclosure")).all()
-
-
-@pytest.mark.parametrize("text, kind, member", [
-    ("public", "public", None), ("working_body", "working_body", None),
-    ("working-body", "working_body", None), ("wco", "wco", None),
-    ("secretariat", "secretariat", None), ("member:ken", "ncp", "KEN"),
-    ("ncp:FRA", "ncp", "FRA"), ("viewer:bra", "member_viewer", "BRA"),
-    ("reviewer:reviewer1", "peer_reviewer", None)])
-def test_parse_viewer(text, kind, member):
-    v = parse_viewer(text)
-    assert v.kind == kind and v.member == member
-
-
-@pytest.mark.parametrize("text, message", [
-    ("everyone", "expected public"), ("member:", "expected public"),
-    ("member:XXX", "Unknown WCO Member code"), ("public:KEN", "expected public")])
-def test_parse_viewer_errors(text, message):
-    with pytest.raises(PmmError, match=message):
-        parse_viewer(text)
-
-
-def test_viewer_is_checked():
-    with pytest.raises(PmmError, match="viewer kind"):
-        Viewer("king")
-    with pytest.raises(PmmError, match="needs the member"):
-        Viewer("ncp")
-    with pytest.raises(PmmError, match="not tied to a member"):
-        Viewer("public", member="KEN")
-    with pytest.raises(PmmError, match="only a peer reviewer"):
-        Viewer("wco", assigned=frozenset({(2024, "KEN")}))
-    assert Viewer("ncp", member="ken").label == "ncp:KEN"
+        visible(ANONYMOUS, ROWS.assign(disclosure="secret"))
+    assert visible(viewer("secretariat"), ROWS.drop(columns="disclosure")).all()
 
 
 def test_scores_take_the_most_restrictive_disclosure_of_their_kpis():
@@ -134,5 +108,5 @@ def test_visible_is_vectorised_over_many_rows():
     rows = pd.DataFrame({"member": rng.choice(["KEN", "FRA"], n),
                          "disclosure": rng.choice(["public", "wco", "restricted"], n),
                          "validated": rng.random(n) < 0.5})
-    mask = visible(Viewer("wco"), rows)
+    mask = visible(audience("wco"), rows)
     assert mask.sum() == (rows["validated"] & rows["disclosure"].isin(["public", "wco"])).sum()

@@ -1,4 +1,7 @@
-"""For every kind of viewer: nothing it may not see is derivable from all it receives.
+"""The per-request engine (`benchmark` for one principal at one moment, still the Secretariat's
+working view and the engine of custom groups): for every kind of principal, nothing it may not
+see is derivable from all that one request gives it (the attacker without member knowledge;
+`test_release_attack.py` shows why releases are needed once principals combine requests).
 
 The attacker (tests/analysis/attacker.py) gets, for two cycles, the individual values the viewer
 may see, every group statistic of every standard grouping (global, region, income, geography,
@@ -15,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pmm.access import ANONYMOUS, Principal, audience, visible
 from pmm.analysis.benchmark import benchmark, measure_domain
-from pmm.analysis.disclosure import Viewer, visible
 from pmm.analysis.observations import usable
 from pmm.analysis.sdc import Rules
 from pmm.analysis.trends import group_trends
@@ -32,18 +35,18 @@ OWN = OBS.loc[OBS["cycle"] == 2024, "member"].iloc[5]
 OTHER = OBS.loc[OBS["cycle"] == 2024, "member"].iloc[9]
 EARLIER = OBS.loc[OBS["cycle"] == 2022, "member"].iloc[3]
 VIEWERS = {
-    "public": Viewer("public"),
-    "working_body": Viewer("working_body"),
-    "wco": Viewer("wco"),
-    "ncp": Viewer("ncp", member=OWN),
-    "member_viewer": Viewer("member_viewer", member=OWN),
-    "peer_reviewer": Viewer("peer_reviewer", assigned=frozenset({(2024, OTHER),
-                                                                (2022, EARLIER)}), name="r1"),
-    "secretariat": Viewer("secretariat"),
+    "public": ANONYMOUS,
+    "working_body": Principal("wb", "working_body"),
+    "wco": audience("wco"),
+    "ncp": Principal("ncp", "ncp", OWN),
+    "member_viewer": Principal("viewer", "viewer", OWN),
+    "peer_reviewer": Principal("r1", "peer_reviewer",
+                               assigned=frozenset({(2024, OTHER), (2022, EARLIER)})),
+    "secretariat": Principal("secretariat", "secretariat"),
 }
 
 
-def receive(obs: pd.DataFrame, viewer: Viewer, rules: Rules) -> tuple[pd.DataFrame,
+def receive(obs: pd.DataFrame, viewer: Principal, rules: Rules) -> tuple[pd.DataFrame,
                                                                       pd.DataFrame]:
     """Everything the viewer can ask for: benchmarks of every grouping, and trends."""
     bench = benchmark(obs, viewer, GROUPS, fw=FW, levels=("kpi", "outcome"), rules=rules)
@@ -55,7 +58,7 @@ def receive(obs: pd.DataFrame, viewer: Viewer, rules: Rules) -> tuple[pd.DataFra
     return bench, trends
 
 
-def knowledge_of(obs: pd.DataFrame, viewer: Viewer, bench: pd.DataFrame,
+def knowledge_of(obs: pd.DataFrame, viewer: Principal, bench: pd.DataFrame,
                  trends: pd.DataFrame) -> list[Knowledge]:
     """The attacker's knowledge, one system per measure (its two cycles linked by trends)."""
     rows = obs[usable(obs)]

@@ -24,7 +24,8 @@ def pmm(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_scores_every_level_with_reasons(demo_db: str, capsys) -> None:
-    code, out, err = pmm(capsys, "score", "--cycle", "2024", "--database-url", demo_db)
+    code, out, err = pmm(capsys, "score", "--cycle", "2024", "--as", "secretariat",
+                         "--database-url", demo_db)
     assert code == 0, err
     assert "not an official WCO rating" in err
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -45,19 +46,20 @@ def test_scores_every_level_with_reasons(demo_db: str, capsys) -> None:
 
 
 def test_member_draft_is_scored_for_itself_only(demo_db: str, capsys) -> None:
-    code, out, _ = pmm(capsys, "score", "--cycle", "2024", "--member", "ARE", "--viewer",
-                       "member:ARE", "--format", "json", "--database-url", demo_db)
+    code, out, _ = pmm(capsys, "score", "--cycle", "2024", "--member", "ARE", "--as",
+                       "ncp-are", "--format", "json", "--database-url", demo_db)
     assert code == 0
     rows = json.loads(out)
     assert rows and {r["member"] for r in rows} == {"ARE"}
-    code, _, err = pmm(capsys, "score", "--cycle", "2024", "--member", "ARE", "--viewer",
-                       "public", "--database-url", demo_db)
-    assert code == 4 and "may not see any value of ARE" in err
+    code, _, err = pmm(capsys, "score", "--cycle", "2024", "--member", "ARE", "--as",
+                       "wb-pmmpt", "--database-url", demo_db)
+    assert code == 4 and "may not see any score of ARE" in err
 
 
 def test_public_sees_only_public_validated_scores(demo_db: str, capsys) -> None:
-    _, full, _ = pmm(capsys, "score", "--cycle", "2024", "--database-url", demo_db)
-    _, public, _ = pmm(capsys, "score", "--cycle", "2024", "--viewer", "public",
+    _, full, _ = pmm(capsys, "score", "--cycle", "2024", "--as", "secretariat",
+                         "--database-url", demo_db)
+    _, public, _ = pmm(capsys, "score", "--cycle", "2024", "--as", "wb-pmmpt",
                        "--database-url", demo_db)
     all_rows = list(csv.DictReader(io.StringIO(full)))
     seen = list(csv.DictReader(io.StringIO(public)))
@@ -72,3 +74,12 @@ def test_public_sees_only_public_validated_scores(demo_db: str, capsys) -> None:
             assert chosen[(r["member"], r["code"])] == "public", r
     assert {(r["member"], r["level"], r["code"]) for r in seen} <= {
         (r["member"], r["level"], r["code"]) for r in all_rows}
+
+
+def test_reading_needs_a_user(demo_db: str, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("PMM_USER", raising=False)
+    code, _, err = pmm(capsys, "score", "--cycle", "2024", "--database-url", demo_db)
+    assert code == 4 and "--as USER" in err and "PMM_USER" in err
+    code, _, err = pmm(capsys, "score", "--cycle", "2024", "--as", "nobody",
+                       "--database-url", demo_db)
+    assert code == 5 and "nobody" in err

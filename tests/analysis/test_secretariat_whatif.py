@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pmm.access import ANONYMOUS, Principal, audience
 from pmm.analysis.benchmark import benchmark
-from pmm.analysis.disclosure import Viewer
 from pmm.analysis.secretariat import coverage, demand, participation, peer_references
 from pmm.analysis.support import load_support
 from pmm.analysis.whatif import parse_changes, whatif
@@ -19,7 +19,7 @@ from tests.analysis import synthetic
 
 FW = load("wco-pmm-v1")
 OBS, GROUPS = synthetic.observations(seed=5)
-SECRETARIAT = Viewer("secretariat")
+SECRETARIAT = Principal("secretariat", "secretariat")
 
 
 def test_participation_by_region_and_income():
@@ -40,12 +40,13 @@ def test_participation_by_region_and_income():
     assert limited.set_index("group").loc["all", "invited"] == 3
 
 
-@pytest.mark.parametrize("kind", ["public", "wco", "working_body"])
-def test_secretariat_views_refuse_other_viewers(kind):
+@pytest.mark.parametrize("who", [ANONYMOUS, audience("wco"), Principal("wb", "working_body"),
+                                 Principal("ncp-ken", "ncp", "KEN")])
+def test_secretariat_views_refuse_other_principals(who):
     with pytest.raises(PermissionDenied, match="Secretariat view"):
-        participation(pd.DataFrame(columns=["member", "state"]), Viewer(kind))
+        participation(pd.DataFrame(columns=["member", "state"]), who)
     with pytest.raises(PermissionDenied):
-        coverage(OBS, FW, Viewer(kind), 2024)
+        coverage(OBS, FW, who, 2024)
 
 
 def test_coverage_counts_and_reasons():

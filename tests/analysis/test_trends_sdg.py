@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pmm.analysis.disclosure import Viewer, visible
+from pmm.access import ANONYMOUS, Principal, audience, visible
 from pmm.analysis.observations import usable
 from pmm.analysis.sdg import sdg_benchmark, sdg_member, sdg_observations
 from pmm.analysis.trends import comparability, group_trends, member_trends
@@ -53,7 +53,7 @@ def test_comparability_from_the_framework_diff():
 
 def test_member_trends_show_only_values_visible_in_both_cycles():
     comp = comparability(FW, changed_framework())
-    viewer = Viewer("public")
+    viewer = ANONYMOUS
     out = member_trends(OBS, viewer, 2022, 2024, comp, FW)
     assert len(out)
     seen = OBS[visible(viewer, OBS) & (OBS["status"] == "ok")]
@@ -70,7 +70,7 @@ def test_member_trends_show_only_values_visible_in_both_cycles():
 
 def test_group_trends_are_differences_of_released_statistics():
     comp = comparability(FW, FW)
-    viewer = Viewer("wco")
+    viewer = audience("wco")
     out = group_trends(OBS, viewer, GROUPS, 2022, 2024, comp, fw=FW, by=["region"],
                        levels=("kpi",))
     both = out[np.isfinite(out["mean_from"]) & np.isfinite(out["mean_to"])]
@@ -98,17 +98,18 @@ def test_sdg_roll_up_is_the_mean_of_mapped_outcome_scores():
     assert out.loc[("sdg_target", "17.10"), "disclosure"] == "public"
     # goal 17 takes each outcome once
     assert out.loc[("sdg_goal", "17"), "value"] == pytest.approx(60.0)
-    public = sdg_member(scores, FW, Viewer("public"))
+    public = sdg_member(scores, FW, ANONYMOUS)
     assert "17.1" not in set(public["code"]) and "17.10" in set(public["code"])
 
 
 def test_sdg_benchmark_is_disclosure_controlled():
     outcomes = OBS.copy()
     outcomes = outcomes[outcomes["code"] == "TF.1"]
-    out = sdg_benchmark(outcomes, FW, Viewer("public"), GROUPS, by=["region"])
+    out = sdg_benchmark(outcomes, FW, ANONYMOUS, GROUPS, by=["region"])
     assert set(out["level"]) == {"sdg_target", "sdg_goal"}
     assert (out.loc[out["suppressed"], "reason"].str.len() > 0).all()
-    secretariat = sdg_benchmark(outcomes, FW, Viewer("secretariat"), GROUPS, by=["region"])
+    secretariat = sdg_benchmark(outcomes, FW, Principal("secretariat", "secretariat"), GROUPS,
+                                by=["region"])
     row = secretariat[(secretariat["kpi"] == "8.2") & (secretariat["group"] == "all")
                       & (secretariat["cycle"] == 2024)].iloc[0]
     tf1 = outcomes[(outcomes["cycle"] == 2024) & usable(outcomes)]

@@ -3,7 +3,8 @@
 Benchmarks against peer groups under statistical disclosure control, gaps and capacity-building
 plans, Secretariat views (participation, coverage, demand), SDG contribution, trends and what-if.
 The pure functions work on DataFrames (`observations`, `benchmark`, `find_gaps`, ...); `api` runs
-them over the database. Every read of member data goes through `disclosure.visible`.
+them over a database session for a principal; `release` audits and freezes what each audience
+receives. Every read of member data goes through `pmm.access.visible`.
 User documentation: docs/analysis.md.
 """
 
@@ -14,10 +15,10 @@ from typing import Any
 
 # Loaded on first use, so that `pmm --help` and the other commands do not pay for scipy.
 _WHERE = {
-    "benchmark": "benchmark", "Viewer": "disclosure", "parse_viewer": "disclosure",
-    "visible": "disclosure", "find_gaps": "gaps", "plan_by_support": "gaps",
+    "benchmark": "benchmark", "audit_cycle": "release", "find_gaps": "gaps",
+    "plan_by_support": "gaps",
     "memberships": "groups", "build_observations": "observations", "Domain": "sdc",
-    "Release": "sdc", "Rules": "sdc", "release": "sdc", "sdg_benchmark": "sdg",
+    "Rules": "sdc", "sdg_benchmark": "sdg",
     "sdg_member": "sdg", "sdg_observations": "sdg", "coverage": "secretariat",
     "demand": "secretariat", "participation": "secretariat", "Support": "support",
     "load_support": "support", "comparability": "trends", "group_trends": "trends",
@@ -35,11 +36,10 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "Domain",
-    "Release",
     "Rules",
     "Support",
-    "Viewer",
     "WhatIf",
+    "audit_cycle",
     "benchmark",
     "build_observations",
     "comparability",
@@ -50,13 +50,10 @@ __all__ = [
     "load_support",
     "member_trends",
     "memberships",
-    "parse_viewer",
     "participation",
     "plan_by_support",
-    "release",
     "sdg_benchmark",
     "sdg_member",
     "sdg_observations",
-    "visible",
     "whatif",
 ]

@@ -1,251 +1,442 @@
-"""The analysis as Python functions over the database, each returning DataFrames.
+"""The analysis as services: each takes a database session and the principal looking.
 
-Each function loads what it needs (`load.load_cycle`), resolves the viewer, and calls the pure
-functions of this package; the CLI is a thin shell over these.
+The caller (the CLI, later the web) owns the transaction; a service never opens one. What a
+principal other than the Secretariat learns about other members comes from the latest release of
+the cycle (`pmm.analysis.release`): its statistics for the principal's audience, and the
+individual values of the release that the policy lets it see. A member's own data (and a peer
+reviewer's assigned submissions) are read live. Outputs of one member that depend on others
+(relative scores, positions, peer references, what-if) are computed only from that: the
+principal's "pool". The Secretariat's working views read live data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
+from pmm.access import Principal, may_read_submission, require, visible
 from pmm.analysis import gaps as gaps_mod
+from pmm.analysis import release as rel_mod
 from pmm.analysis import secretariat as sec
-from pmm.analysis.benchmark import benchmark
-from pmm.analysis.disclosure import Viewer, visible
-from pmm.analysis.load import CycleData, load_cycle, previous_year, resolve_viewer
-from pmm.analysis.observations import BENCHMARK_LEVELS
-from pmm.analysis.sdc import Rules
+from pmm.analysis.benchmark import COLUMNS as BENCH_COLUMNS
+from pmm.analysis.benchmark import _custom, benchmark, measure_direction
+from pmm.analysis.load import CycleData, load_cycle, previous_year
+from pmm.analysis.observations import BENCHMARK_LEVELS, build, usable
 from pmm.analysis.sdg import sdg_benchmark, sdg_member
 from pmm.analysis.support import Support, load_support
-from pmm.analysis.trends import comparability, group_trends, member_trends
+from pmm.analysis.trends import GROUP_COLUMNS, comparability, group_trends, member_trends
 from pmm.analysis.whatif import WhatIf
 from pmm.analysis.whatif import whatif as whatif_core
 from pmm.errors import PermissionDenied, PmmError
 from pmm.framework.diff import diff
+from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.members import member as member_record
-
-
-def benchmarks(year: int, viewer: Viewer, *, by: str = "region", kpi: str | None = None,
-               levels: tuple[str, ...] = ("kpi",), headline: bool = True,
-               rules: Rules | None = None, custom: Mapping[str, list[str]] | None = None,
-               database_url: str | None = None) -> pd.DataFrame:
-    """Benchmarks of cycle `year` for `viewer` (see `benchmark.benchmark`)."""
-    viewer = resolve_viewer(viewer, database_url)
-    data = load_cycle(year, database_url)
-    obs = data.obs
-    if kpi is not None:
-        known = set(obs.loc[obs["level"].isin(levels), "code"]) | {k.code for k in data.fw.kpis}
-        if kpi not in known:
-            raise PmmError(_("--kpi {value!r}: not a KPI (or score code) of {fw}").format(
-                value=kpi, fw=data.fw.id))
-        obs = obs[obs["code"] == kpi]
-    if headline:
-        obs = obs[(obs["variant"] == "") & (obs["breakdown"] == "")]
-    return benchmark(obs, viewer, data.groups, fw=data.fw, by=[by], levels=levels, rules=rules,
-                     custom=custom)
-
+from pmm.scoring.pmm import score_cycle
 
 SCORE_COLUMNS = ["member", "level", "code", "value", "score", "grade", "status", "reason"]
+VALUE_COLUMNS = ["member", "kpi", "variant", "breakdown", "value", "status", "reason"]
 
 
-def scores(year: int, viewer: Viewer, *, member: str | None = None,
-           database_url: str | None = None) -> pd.DataFrame:
-    """Scores per KPI, outcome and dimension that `viewer` may see.
+@dataclass
+class Pool:
+    """What one principal may know of a cycle's members: observations (KPI values and scores,
+    the scores computed among these values only) and raw KPI values, and peer groups."""
 
-    Validated submissions are scored among themselves; a `member` whose submission is not
-    validated yet is scored against the same peers. A score carries the disclosure of the
-    KPIs under it (the most restrictive).
-    """
-    viewer = resolve_viewer(viewer, database_url)
+    year: int
+    fw: Framework
+    obs: pd.DataFrame
+    values: pd.DataFrame
+    groups: pd.DataFrame
+    data: CycleData
+
+
+def pool(session: Session, who: Principal, year: int, member: str | None = None) -> Pool:
+    """The principal's pool of cycle `year` (the Secretariat's: the live cycle)."""
+    data = load_cycle(session, year, member=member)
+    if who.sees_all:
+        return Pool(year, data.fw, data.obs, data.values, data.groups, data)
+    live = data.obs
+    readable = [m for m in live["member"].unique() if may_read_submission(who, year, m)]
+    own = live[live["member"].isin(readable)]
+    rel = rel_mod.latest(session, year)
+    frames = [own]
+    if rel is not None:
+        snap, _groups = rel_mod.snapshot(rel)
+        others = snap[~snap["member"].isin(readable)]
+        frames.append(others[visible(who, others)])
+    seen = pd.concat(frames, ignore_index=True)
+    kpis = seen[seen["level"] == "kpi"]
+    values = kpis.rename(columns={"code": "kpi"})[VALUE_COLUMNS].reset_index(drop=True)
+    scored = score_cycle(data.fw, values) if len(values) else pd.DataFrame(columns=SCORE_COLUMNS)
+    disclosure = kpis[(kpis["variant"] == "") & (kpis["breakdown"] == "")].rename(
+        columns={"code": "kpi"})[["member", "kpi", "disclosure"]]
+    validated = set(seen.loc[seen["validated"].astype(bool), "member"])
+    obs = build(year, data.fw, values, scored, disclosure, validated)
+    # another member's composite is shown only where the release shows it (its disclosure is
+    # that of all its KPIs, some of which are not in the pool)
+    if rel is not None:
+        shown = seen[seen["level"] != "kpi"][["member", "level", "code"]]
+        mine = obs["member"].isin(readable) | (obs["level"] == "kpi")
+        keyed = obs.merge(shown.assign(ok=True), on=["member", "level", "code"], how="left")
+        obs = obs[mine.to_numpy() | keyed["ok"].fillna(False).to_numpy(bool)]
+    else:
+        obs = obs[obs["member"].isin(readable)]
+    obs = obs.reset_index(drop=True)
+    return Pool(year, data.fw, obs, values, data.groups, data)
+
+
+# ---------------------------------------------------------------- benchmarks
+
+
+def benchmarks(session: Session, who: Principal, year: int, *, by: str = "region",
+               kpi: str | None = None, levels: tuple[str, ...] = ("kpi",),
+               headline: bool = True, custom: Mapping[str, list[str]] | None = None
+               ) -> pd.DataFrame:
+    """Benchmarks of cycle `year` for `who` (columns of `benchmark.COLUMNS`)."""
+    data = load_cycle(session, year)
+    if kpi is not None:
+        known = set(data.obs["code"]) | {k.code for k in data.fw.kpis}
+        if kpi not in known:
+            raise PmmError(_("KPI (or score) {value!r}: not a code of {fw}").format(
+                value=kpi, fw=data.fw.id))
+    if who.sees_all:
+        obs = data.obs[data.obs["level"].isin(levels)]
+        if kpi is not None:
+            obs = obs[obs["code"] == kpi]
+        if headline:
+            obs = obs[(obs["variant"] == "") & (obs["breakdown"] == "")]
+        return benchmark(obs, who, data.groups, fw=data.fw, by=[by], levels=levels,
+                         rules=rel_mod.current_rules(session), custom=custom)
+    rel = rel_mod.require_latest(session, year)
+    stats = rel_mod.statistics(session, rel, who.audience, levels=levels, code=kpi)
+    if headline:
+        stats = stats[(stats["variant"] == "") & (stats["breakdown"] == "")]
+    stats = stats[stats["grouping"].isin([by, "global"])]
+    frame = _as_benchmark(stats, rel, year)
+    mine = pool(session, who, year)
+    frame["position"] = _positions(frame, who, mine, data.fw)
+    if custom:
+        frame = pd.concat([frame, _custom_groups(mine, who, custom, levels, kpi, headline,
+                                                 rel_mod.current_rules(session))],
+                          ignore_index=True)
+        frame = frame[frame["grouping"].isin([by, "global"])]
+    return frame[BENCH_COLUMNS].reset_index(drop=True)
+
+
+def _as_benchmark(stats: pd.DataFrame, rel, year: int) -> pd.DataFrame:
+    rules = rel_mod.Rules(min_n=rel.min_n, dominance_p=rel.dominance_p,
+                          protection_p=rel.protection_p)
+    frame = stats.rename(columns={"code": "kpi"}).copy()
+    frame["cycle"] = int(year)
+    frame["reason"] = [rel_mod.reason_text(c, w, rules) for c, w in
+                       zip(frame["reason"], frame["withheld"], strict=True)]
+    quantiles = frame[["median", "q1", "q3"]].isna().any(axis=1) & (frame["basis"] == "members")
+    frame["suppressed"] = (frame["n"] > 0) & (frame["mean"].isna() | quantiles)
+    frame["basis"] = frame["basis"].map({"members": "all validated",
+                                         "outcome means": "outcome means",
+                                         "regional means": "regional means"})
+    frame["position"] = np.nan
+    return frame
+
+
+def _positions(frame: pd.DataFrame, who: Principal, mine: Pool, fw: Framework) -> np.ndarray:
+    """A member's position in each group: the share of the other members of the group whose
+    value it may see doing worse (ties count half); only from what it may see."""
+    out = np.full(len(frame), np.nan)
+    if who.member is None:
+        return out
+    obs = mine.obs[usable(mine.obs) | (mine.obs["member"] == who.member)]
+    own = obs[obs["member"] == who.member]
+    own = own[(own["status"] == "ok") & np.isfinite(own["value"].astype(float))]
+    own_value = {(r.level, r.code, r.variant, r.breakdown): float(r.value)
+                 for r in own.itertuples()}
+    groups = mine.groups
+    member_groups = set(map(tuple, groups.loc[groups["member"] == who.member,
+                                              ["grouping", "group"]].to_numpy()))
+    in_group = {k: set(g["member"]) for k, g in groups.groupby(["grouping", "group"])}
+    others = obs[(obs["member"] != who.member) & usable(obs)]
+    by_measure = {k: g for k, g in others.groupby(["level", "code", "variant", "breakdown"])}
+    for i, r in enumerate(frame.itertuples()):
+        key = (r.level, r.kpi, r.variant, r.breakdown)
+        if key not in own_value or (r.grouping, r.group) not in member_groups:
+            continue
+        peers = by_measure.get(key)
+        if peers is None:
+            continue
+        x = peers.loc[peers["member"].isin(in_group[(r.grouping, r.group)]), "value"]
+        x = x.astype(float).to_numpy()
+        if not len(x):
+            continue
+        d = measure_direction(fw, r.level, r.kpi)
+        worse = (d * (x - own_value[key]) < 0).sum() + 0.5 * (x == own_value[key]).sum()
+        out[i] = 100.0 * worse / len(x)
+    return out
+
+
+def _custom_groups(mine: Pool, who: Principal, custom: Mapping[str, list[str]],
+                   levels: tuple[str, ...], kpi: str | None, headline: bool, rules
+                   ) -> pd.DataFrame:
+    rows = mine.obs[mine.obs["level"].isin(levels) & usable(mine.obs)]
+    if kpi is not None:
+        rows = rows[rows["code"] == kpi]
+    if headline:
+        rows = rows[(rows["variant"] == "") & (rows["breakdown"] == "")]
+    frames = []
+    for key, g in rows.groupby(["cycle", "level", "code", "variant", "breakdown"]):
+        f = _custom(g.reset_index(drop=True), who, custom, rules,
+                    measure_direction(mine.fw, key[1], key[2]))
+        for name, value in zip(("cycle", "level", "kpi", "variant", "breakdown"), key,
+                               strict=True):
+            f[name] = value
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=BENCH_COLUMNS)
+
+
+# ---------------------------------------------------------------- scores
+
+
+def scores(session: Session, who: Principal, year: int, *, member: str | None = None
+           ) -> pd.DataFrame:
+    """Scores per KPI, outcome and dimension that `who` may see (relative rules computed among
+    the values it may see, for anyone but the Secretariat)."""
     if member is not None:
         member = member_record(member).iso3
-    data = load_cycle(year, database_url, member=member)
-    rows = data.scores
+    mine = pool(session, who, year, member=member)
+    if who.sees_all:
+        rows = mine.data.scores
+        levels = mine.obs[["member", "level", "code", "disclosure", "validated"]]
+    else:
+        rows = score_cycle(mine.fw, mine.values) if len(mine.values) else pd.DataFrame(
+            columns=SCORE_COLUMNS)
+        levels = mine.obs[["member", "level", "code", "disclosure", "validated"]]
     if member is not None:
         rows = rows[rows["member"] == member]
-        if not len(rows):
-            raise PmmError(_("--member {member}: no scored submission in cycle {year}").format(
+        if not len(rows) and not len(mine.data.scores[mine.data.scores["member"] == member]):
+            raise PmmError(_("member {member}: no scored submission in cycle {year}").format(
                 member=member, year=year))
-    levels = data.obs[["member", "level", "code", "disclosure", "validated"]]
     levels = levels[levels["level"] != "kpi"].replace({"level": {"kpi_score": "kpi"}})
     rows = rows.merge(levels.drop_duplicates(["member", "level", "code"]),
-                      on=["member", "level", "code"], how="left")
-    rows["disclosure"] = rows["disclosure"].fillna("restricted")
-    rows["validated"] = rows["validated"].fillna(False).astype(bool)
-    rows = rows[visible(viewer, rows, cycle=year)]
+                      on=["member", "level", "code"], how="inner")
+    rows = rows[visible(who, rows, cycle=year)]
     if member is not None and not len(rows):
-        raise PermissionDenied(_("viewer {viewer} may not see any value of {member} in cycle "
-                                 "{year}").format(viewer=viewer.label, member=member, year=year))
-    return rows[SCORE_COLUMNS].reset_index(drop=True)
+        raise PermissionDenied(_("{user} may not see any score of {member} in cycle {year}")
+                               .format(user=who.label, member=member, year=year))
+    return rows[SCORE_COLUMNS].sort_values(["member", "level", "code"]).reset_index(drop=True)
 
 
-def _own_rows(data: CycleData, member: str, viewer: Viewer) -> pd.DataFrame:
-    head = data.obs[(data.obs["member"] == member) & (data.obs["variant"] == "")
-                    & (data.obs["breakdown"] == "")]
+# ---------------------------------------------------------------- gaps
+
+
+def _own_rows(mine: Pool, member: str, who: Principal) -> pd.DataFrame:
+    obs = mine.obs
+    head = obs[(obs["member"] == member) & (obs["variant"] == "") & (obs["breakdown"] == "")]
+    if not len(head) and member not in set(mine.data.obs["member"]):
+        raise PmmError(_("member {member}: no submission in cycle {year}").format(
+            member=member, year=mine.year))
+    head = head[visible(who, head)]
     if not len(head):
-        raise PmmError(_("--member {member}: no submission in cycle {year}").format(
-            member=member, year=data.year))
-    head = head[visible(viewer, head)]
-    if not len(head):
-        raise PermissionDenied(_("viewer {viewer} may not see any value of {member} in cycle "
-                                 "{year}").format(viewer=viewer.label, member=member,
-                                                  year=data.year))
+        raise PermissionDenied(_("{user} may not see any value of {member} in cycle {year}")
+                               .format(user=who.label, member=member, year=mine.year))
     return head
 
 
-def member_gaps(year: int, member: str, viewer: Viewer | None = None, *, by: str = "region",
-                rules: Rules | None = None, catalogue: list[Support] | None = None,
-                support_path: str | Path | None = None,
-                database_url: str | None = None) -> pd.DataFrame:
-    """The member's gaps in cycle `year`, ranked: its capacity-building plan."""
-    member = member_record(member).iso3
-    viewer = resolve_viewer(viewer or Viewer("ncp", member=member), database_url)
-    data = load_cycle(year, database_url, member=member)
-    catalogue = catalogue or load_support(support_path, fw=data.fw)
-    return _gaps(data, member, viewer, by, rules, catalogue, database_url)
-
-
-def _peer_references(data: CycleData, viewer: Viewer, member: str, by: str,
-                     rules: Rules | None) -> pd.DataFrame:
-    """The member's peer-group references (medians the viewer may receive) for each KPI."""
-    obs = data.obs
-    headline = obs[(obs["level"] == "kpi") & (obs["variant"] == "") & (obs["breakdown"] == "")]
-    bench = benchmark(headline, viewer, data.groups, fw=data.fw, by=[by], levels=("kpi",),
-                      rules=rules)
+def peer_references(session: Session, who: Principal, data: CycleData, member: str,
+                    by: str) -> pd.DataFrame:
+    """The member's peer references per KPI: the released median of its group, else the mean
+    (for the Secretariat, its live working figures)."""
+    if who.sees_all:
+        obs = data.obs
+        headline = obs[(obs["level"] == "kpi") & (obs["variant"] == "")
+                       & (obs["breakdown"] == "")]
+        bench = benchmark(headline, who, data.groups, fw=data.fw, by=[by], levels=("kpi",),
+                          rules=rel_mod.current_rules(session))
+    else:
+        rel = rel_mod.latest(session, data.year)
+        if rel is None:
+            return pd.DataFrame(columns=["member", "kpi", "reference", "statistic",
+                                         "grouping", "group", "n"])
+        stats = rel_mod.statistics(session, rel, who.audience, levels=("kpi",))
+        stats = stats[(stats["variant"] == "") & (stats["breakdown"] == "")
+                      & (stats["grouping"] == by)]
+        bench = stats.rename(columns={"code": "kpi"}).assign(level="kpi")
     peers = sec.peer_references(bench, data.groups, by)
     return peers[peers["member"] == member]
 
 
-def _gaps(data: CycleData, member: str, viewer: Viewer, by: str, rules: Rules | None,
-          catalogue: list[Support], database_url: str | None,
-          previous: CycleData | None = None) -> pd.DataFrame:
-    head = _own_rows(data, member, viewer)
+def member_gaps(session: Session, who: Principal, year: int, member: str, *,
+                by: str = "region", catalogue: list[Support] | None = None,
+                support_path: str | Path | None = None) -> pd.DataFrame:
+    """The member's gaps in cycle `year`, ranked: its capacity-building plan."""
+    member = member_record(member).iso3
+    mine = pool(session, who, year, member=member)
+    catalogue = catalogue or load_support(support_path, fw=mine.fw)
+    head = _own_rows(mine, member, who)
     current = sec._current(head)
-    peers = _peer_references(data, viewer, member, by, rules)
-    prev_rows, prev_year, breaking = None, None, set()
-    if previous is None:
-        prev_year = previous_year(data.year, database_url)
-        if prev_year is not None:
-            previous = load_cycle(prev_year, database_url)
-    if previous is not None:
-        prev_year = previous.year
+    peers = peer_references(session, who, mine.data, member, by)
+    prev_rows, prev_year, breaking = None, previous_year(session, year), set()
+    if prev_year is not None:
+        previous = pool(session, who, prev_year)
         p = previous.obs[(previous.obs["member"] == member) & (previous.obs["level"] == "kpi")
                          & (previous.obs["variant"] == "") & (previous.obs["breakdown"] == "")]
-        prev_rows = p[visible(viewer, p)].rename(columns={"code": "kpi"})
-        breaking = diff(previous.fw, data.fw).breaking_kpis()
-    return gaps_mod.find_gaps(data.fw, data.year, current, peers=peers, previous=prev_rows,
+        prev_rows = p[visible(who, p)].rename(columns={"code": "kpi"})
+        breaking = diff(previous.fw, mine.fw).breaking_kpis()
+    return gaps_mod.find_gaps(mine.fw, year, current, peers=peers, previous=prev_rows,
                               previous_cycle=prev_year, not_comparable=breaking,
                               catalogue=catalogue)
 
 
-def participation(year: int, viewer: Viewer, *, rules: Rules | None = None,
-                  database_url: str | None = None) -> pd.DataFrame:
+# ---------------------------------------------------------------- Secretariat views
+
+
+def participation(session: Session, who: Principal, year: int) -> pd.DataFrame:
     """Participation and critical mass of cycle `year` (Secretariat)."""
-    sec.require_secretariat(viewer, _("participation"))
-    data = load_cycle(year, database_url)
-    return sec.participation(data.tables.submissions, viewer,
-                             min_n=(rules or Rules()).min_n)
+    require(who, "secretariat_views")
+    data = load_cycle(session, year)
+    return sec.participation(data.tables.submissions, who,
+                             min_n=rel_mod.current_rules(session).min_n)
 
 
-def coverage(year: int, viewer: Viewer, *, database_url: str | None = None) -> pd.DataFrame:
+def coverage(session: Session, who: Principal, year: int) -> pd.DataFrame:
     """KPI coverage of cycle `year` (Secretariat)."""
-    sec.require_secretariat(viewer, _("KPI coverage"))
-    data = load_cycle(year, database_url)
-    return sec.coverage(data.obs, data.fw, viewer, year)
+    require(who, "secretariat_views")
+    data = load_cycle(session, year)
+    return sec.coverage(data.obs, data.fw, who, year)
 
 
-def demand(year: int, viewer: Viewer, *, by: str = "region", rules: Rules | None = None,
-           support_path: str | Path | None = None, database_url: str | None = None
-           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def demand(session: Session, who: Principal, year: int, *, by: str = "region",
+           support_path: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Capacity-building demand of cycle `year` by region and outcome, and all gaps
     (Secretariat)."""
-    sec.require_secretariat(viewer, _("capacity-building demand"))
-    data = load_cycle(year, database_url)
+    require(who, "secretariat_views")
+    data = load_cycle(session, year)
     catalogue = load_support(support_path, fw=data.fw)
     kpi_obs = data.obs[(data.obs["level"] == "kpi") & (data.obs["variant"] == "")
                        & (data.obs["breakdown"] == "")]
-    bench = benchmark(kpi_obs, viewer, data.groups, fw=data.fw, by=[by], levels=("kpi",),
-                      rules=rules)
-    prev_year = previous_year(year, database_url)
+    bench = benchmark(kpi_obs, who, data.groups, fw=data.fw, by=[by], levels=("kpi",),
+                      rules=rel_mod.current_rules(session))
+    prev_year = previous_year(session, year)
     prev_obs, breaking = None, set()
     if prev_year is not None:
-        prev = load_cycle(prev_year, database_url)
+        prev = load_cycle(session, prev_year)
         prev_obs = prev.obs
         breaking = diff(prev.fw, data.fw).breaking_kpis()
-    return sec.demand(data.obs, data.fw, viewer, year, bench, data.groups, catalogue, by=by,
+    return sec.demand(data.obs, data.fw, who, year, bench, data.groups, catalogue, by=by,
                       previous=prev_obs, previous_cycle=prev_year, not_comparable=breaking)
 
 
-def sdg(year: int, viewer: Viewer, *, member: str | None = None, by: str = "region",
-        rules: Rules | None = None, database_url: str | None = None) -> pd.DataFrame:
-    """SDG contribution: a member's SDG scores (with `member`), else the group aggregates."""
-    viewer = resolve_viewer(viewer, database_url)
-    data = load_cycle(year, database_url, member=member)
+# ---------------------------------------------------------------- SDGs, trends, what-if
+
+
+def sdg(session: Session, who: Principal, year: int, *, member: str | None = None,
+        by: str = "region") -> pd.DataFrame:
+    """SDG contribution: a member's SDG scores (with `member`), else the group figures."""
     if member is not None:
         code = member_record(member).iso3
-        rows = sdg_member(data.obs, data.fw, viewer)
+        mine = pool(session, who, year, member=code)
+        rows = sdg_member(mine.obs, mine.fw, who)
         rows = rows[rows["member"] == code]
         if not len(rows):
-            raise PermissionDenied(_("viewer {viewer} may not see any SDG score of {member} in "
-                                     "cycle {year}").format(viewer=viewer.label, member=code,
-                                                            year=year))
+            raise PermissionDenied(_("{user} may not see any SDG score of {member} in cycle "
+                                     "{year}").format(user=who.label, member=code, year=year))
         return rows.reset_index(drop=True)
-    return sdg_benchmark(data.obs, data.fw, viewer, data.groups, by=[by], rules=rules)
+    if who.sees_all:
+        data = load_cycle(session, year)
+        return sdg_benchmark(data.obs, data.fw, who, data.groups, by=[by],
+                             rules=rel_mod.current_rules(session))
+    return benchmarks(session, who, year, by=by, levels=("sdg_target", "sdg_goal"))
 
 
-def trends(year: int, viewer: Viewer, *, since: int | None = None, member: str | None = None,
-           by: str = "region", levels: tuple[str, ...] = BENCHMARK_LEVELS,
-           rules: Rules | None = None, database_url: str | None = None) -> pd.DataFrame:
+def trends(session: Session, who: Principal, year: int, *, since: int | None = None,
+           member: str | None = None, by: str = "region",
+           levels: tuple[str, ...] = BENCHMARK_LEVELS) -> pd.DataFrame:
     """Change from cycle `since` (default: the previous one) to `year`, per member (with
     `member`) or per group, flagged where the framework broke comparability."""
-    viewer = resolve_viewer(viewer, database_url)
-    since = since if since is not None else previous_year(year, database_url)
+    since = since if since is not None else previous_year(session, year)
     if since is None:
-        raise PmmError(_("--cycle {year}: there is no earlier cycle to compare with").format(
+        raise PmmError(_("cycle {year}: there is no earlier cycle to compare with").format(
             year=year))
     if since >= year:
-        raise PmmError(_("--since {since}: expected a cycle before {year}").format(
+        raise PmmError(_("cycle {since}: expected a cycle before {year}").format(
             since=since, year=year))
-    old = load_cycle(since, database_url, member=member)
-    new = load_cycle(year, database_url, member=member)
+    code = member_record(member).iso3 if member is not None else None
+    old, new = pool(session, who, since, member=code), pool(session, who, year, member=code)
     comp = comparability(old.fw, new.fw)
-    obs = pd.concat([old.obs, new.obs], ignore_index=True)
-    obs = obs[(obs["variant"] == "") & (obs["breakdown"] == "")]
-    if member is not None:
-        code = member_record(member).iso3
-        rows = member_trends(obs[obs["member"] == code], viewer, since, year, comp, new.fw)
+    if code is not None:
+        obs = pd.concat([old.obs, new.obs], ignore_index=True)
+        obs = obs[(obs["variant"] == "") & (obs["breakdown"] == "") & (obs["member"] == code)]
+        rows = member_trends(obs, who, since, year, comp, new.fw)
         return rows[rows["level"].isin(levels)].reset_index(drop=True)
-    groups = pd.concat([old.groups, new.groups], ignore_index=True)
-    return group_trends(obs, viewer, groups, since, year, comp, fw=new.fw, by=[by],
-                        levels=levels, rules=rules)
+    if who.sees_all:
+        obs = pd.concat([old.obs, new.obs], ignore_index=True)
+        obs = obs[(obs["variant"] == "") & (obs["breakdown"] == "")]
+        groups = pd.concat([old.groups, new.groups], ignore_index=True)
+        return group_trends(obs, who, groups, since, year, comp, fw=new.fw, by=[by],
+                            levels=levels, rules=rel_mod.current_rules(session))
+    a = benchmarks(session, who, since, by=by, levels=levels)
+    b = benchmarks(session, who, year, by=by, levels=levels)
+    return _released_trends(a, b, comp, since, year)
 
 
-def whatif(year: int, member: str, changes: Mapping[str, float] | list[str],
-           viewer: Viewer | None = None, *, by: str = "region", rules: Rules | None = None,
-           database_url: str | None = None) -> WhatIf:
+def _released_trends(a: pd.DataFrame, b: pd.DataFrame, comp: pd.DataFrame, since: int,
+                     year: int) -> pd.DataFrame:
+    """Group trends as differences of two releases' statistics (nothing more is revealed)."""
+    key = ["level", "kpi", "variant", "breakdown", "grouping", "group"]
+    cols = [*key, "n", "mean", "median", "suppressed", "reason"]
+    both = a[cols].merge(b[cols], on=key, suffixes=("_from", "_to"))
+    both = both.merge(comp.rename(columns={"code": "kpi", "reason": "why"}),
+                      on=["level", "kpi"], how="left")
+    both["comparable"] = both["comparable"].fillna(False).astype(bool)
+    both["change_mean"] = both["mean_to"] - both["mean_from"]
+    both["change_median"] = both["median_to"] - both["median_from"]
+    both["suppressed"] = both["suppressed_from"] | both["suppressed_to"]
+    reasons = []
+    for why, ok, r_from, r_to in zip(both["why"].fillna(""), both["comparable"],
+                                     both["reason_from"], both["reason_to"], strict=True):
+        parts = []
+        if not ok:
+            parts.append(_("not comparable: {why}").format(
+                why=why or _("not in both frameworks")))
+        elif why:
+            parts.append(why)
+        if r_from:
+            parts.append(f"{since}: {r_from}")
+        if r_to:
+            parts.append(f"{year}: {r_to}")
+        reasons.append("; ".join(parts))
+    both["reason"] = reasons
+    both["cycle_from"], both["cycle_to"] = int(since), int(year)
+    return both[GROUP_COLUMNS].reset_index(drop=True)
+
+
+def whatif(session: Session, who: Principal, year: int, member: str,
+           changes: Mapping[str, float] | list[str], *, by: str = "region") -> WhatIf:
     """Effect of changing some of `member`'s values on its scores and gaps; nothing is saved.
 
-    Only someone who may see all of the member's data (the member itself, an assigned peer
-    reviewer or the Secretariat) may run it."""
+    Only someone who may read the member's whole submission (the member itself, an assigned peer
+    reviewer or the Secretariat) may run it; the other members' values are those the principal
+    may see (so relative scores move only against values it already knows)."""
     code = member_record(member).iso3
-    viewer = resolve_viewer(viewer or Viewer("ncp", member=code), database_url)
-    data = load_cycle(year, database_url, member=code)
-    mine = data.obs[data.obs["member"] == code]
-    if not len(mine) or not visible(viewer, mine).all():
-        raise PermissionDenied(_("viewer {viewer} may not see all of {member}'s data: what-if "
-                                 "needs it").format(viewer=viewer.label, member=code))
-    catalogue = load_support(fw=data.fw)
-    peers = _peer_references(data, viewer, code, by, rules)
+    require(who, "whatif", member=code, year=year)
+    mine = pool(session, who, year, member=code)
+    if code not in set(mine.values["member"]):
+        raise PmmError(_("member {member}: no KPI values in cycle {year}").format(
+            member=code, year=year))
+    catalogue = load_support(fw=mine.fw)
+    peers = peer_references(session, who, mine.data, code, by)
 
     def gaps_of(rows: pd.DataFrame) -> pd.DataFrame:
-        return gaps_mod.find_gaps(data.fw, year, sec._current(rows), peers=peers,
+        return gaps_mod.find_gaps(mine.fw, year, sec._current(rows), peers=peers,
                                   catalogue=catalogue)
 
-    validated = sorted(set(data.obs.loc[data.obs["validated"], "member"]))
-    return whatif_core(data.fw, year, code, data.values, changes, items=data.tables.values,
-                       statuses=data.tables.kpis[["member", "kpi", "status", "note"]],
-                       scored=validated, gaps=gaps_of)
+    tables = mine.data.tables
+    scored = sorted(set(mine.values["member"]))
+    return whatif_core(mine.fw, year, code, mine.values, changes, items=tables.values,
+                       statuses=tables.kpis[["member", "kpi", "status", "note"]],
+                       scored=scored, gaps=gaps_of)

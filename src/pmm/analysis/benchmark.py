@@ -1,4 +1,4 @@
-"""Benchmarks: per KPI and per score, per peer group, what a viewer may receive.
+"""Benchmarks: per KPI and per score, per peer group, what a who may receive.
 
 For each cycle and measure, the statistics of every group of every standard grouping are decided
 together by `sdc.release` (so that no two groupings can be differenced), then the requested
@@ -7,7 +7,7 @@ grouping is returned with the global figures beside it: the plain one (all membe
 whatever its number of members), saying how many regions it covers.
 
 User-defined groups may be chosen to isolate one member, so their statistics use only the values
-the viewer may see (`basis` = `visible`); standard groups use every validated value (`basis` =
+the who may see (`basis` = `visible`); standard groups use every validated value (`basis` =
 `all validated`).
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from pmm.analysis.disclosure import Viewer, visible
+from pmm.access import Principal, visible
 from pmm.analysis.domains import SCORE, kpi_domain
 from pmm.analysis.groups import GROUPINGS, STANDARD, custom_memberships
 from pmm.analysis.observations import BENCHMARK_LEVELS, usable
@@ -54,12 +54,12 @@ def measure_direction(fw: Framework | None, level: str, code: str) -> int:
     return 1
 
 
-def benchmark(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, *,
+def benchmark(obs: pd.DataFrame, who: Principal, groups: pd.DataFrame, *,
               fw: Framework | None = None, by: Iterable[str] | None = None,
               levels: Iterable[str] = BENCHMARK_LEVELS, rules: Rules | None = None,
               custom: Mapping[str, list[str]] | None = None,
               domain: Callable[[str, str, str], Domain] | None = None) -> pd.DataFrame:
-    """Group statistics of every measure in `obs` that `viewer` may receive.
+    """Group statistics of every measure in `obs` that `who` may receive.
 
     `obs`: observations (see `pmm.analysis.observations`), one or more cycles; `groups`:
     memberships (grouping, group, member; with `cycle` when it differs by cycle, as size bands
@@ -78,10 +78,10 @@ def benchmark(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, *,
     in_levels = obs["level"].isin(list(levels))
     data = obs[in_levels & usable(obs)]
     own_values: dict[tuple, float] = {}
-    if viewer.member is not None:
+    if who.member is not None:
         # the member's own value, validated or not (the policy shows a member its own data)
-        mine = obs[in_levels & (obs["member"] == viewer.member) & (obs["status"] == "ok")]
-        mine = mine[visible(viewer, mine) & np.isfinite(mine["value"].astype(float))]
+        mine = obs[in_levels & (obs["member"] == who.member) & (obs["status"] == "ok")]
+        mine = mine[visible(who, mine) & np.isfinite(mine["value"].astype(float))]
         own_values = dict(zip(mine[KEY].itertuples(index=False, name=None),
                               mine["value"].astype(float), strict=True))
     out = []
@@ -89,11 +89,11 @@ def benchmark(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, *,
         cycle, level, code, variant, breakdown = key
         rows = rows.reset_index(drop=True)
         cycle_groups = groups[groups["cycle"] == cycle] if "cycle" in groups.columns else groups
-        frame = _release_measure(rows, viewer, cycle_groups, domain(level, code, variant), rules,
+        frame = _release_measure(rows, who, cycle_groups, domain(level, code, variant), rules,
                                  measure_direction(fw, level, code), own_values.get(key))
         frame = frame[frame["grouping"].isin(["global", *wanted])]
         if custom:
-            frame = pd.concat([frame, _custom(rows, viewer, custom, rules,
+            frame = pd.concat([frame, _custom(rows, who, custom, rules,
                                               measure_direction(fw, level, code))])
             if "custom" not in wanted:
                 frame = frame[frame["grouping"] != "custom"]
@@ -109,10 +109,10 @@ def benchmark(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, *,
     return result.astype({"n": int, "suppressed": bool})
 
 
-def _release_measure(rows: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, domain: Domain,
+def _release_measure(rows: pd.DataFrame, who: Principal, groups: pd.DataFrame, domain: Domain,
                      rules: Rules, direction: int, own_value: float | None = None
                      ) -> pd.DataFrame:
-    """Release one measure of one cycle to `viewer` for every standard group at once."""
+    """Release one measure of one cycle to `who` for every standard group at once."""
     members = rows["member"].astype(str).to_numpy()
     table = groups[groups["grouping"].isin(GROUPINGS)].drop_duplicates(["grouping", "group",
                                                                           "member"])
@@ -121,15 +121,15 @@ def _release_measure(rows: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, d
     labels = labels.sort_values("order", kind="stable").reset_index(drop=True)
     incidence = _incidence(labels, table, members)
     own, own_groups = None, None
-    if viewer.member is not None and viewer.member in set(members):
-        own = int(np.flatnonzero(members == viewer.member)[0])
-    elif viewer.member is not None and own_value is not None:
-        mine = set(table.loc[table["member"] == viewer.member, "grouping"] + "\0"
-                   + table.loc[table["member"] == viewer.member, "group"])
+    if who.member is not None and who.member in set(members):
+        own = int(np.flatnonzero(members == who.member)[0])
+    elif who.member is not None and own_value is not None:
+        mine = set(table.loc[table["member"] == who.member, "grouping"] + "\0"
+                   + table.loc[table["member"] == who.member, "group"])
         own_groups = (labels["grouping"] + "\0" + labels["group"]).isin(mine).to_numpy()
     # the audit withholds small groups first, and the global group last
     priority = incidence.sum(axis=1) + np.where(labels["grouping"] == "global", 1e9, 0)
-    rel = release(rows["value"].to_numpy(float), visible(viewer, rows), incidence, domain, rules,
+    rel = release(rows["value"].to_numpy(float), visible(who, rows), incidence, domain, rules,
                   own=own, direction=direction, priority=priority,
                   own_value=own_value if own_groups is not None else None,
                   own_groups=own_groups)
@@ -173,17 +173,17 @@ def _balanced(frame: pd.DataFrame) -> pd.DataFrame:
         "suppressed": covered == 0, "reason": reason, "basis": "regional means"}])
 
 
-def _custom(rows: pd.DataFrame, viewer: Viewer, custom: Mapping[str, list[str]], rules: Rules,
+def _custom(rows: pd.DataFrame, who: Principal, custom: Mapping[str, list[str]], rules: Rules,
             direction: int) -> pd.DataFrame:
-    """User-defined groups over the values the viewer may see only (they could isolate one)."""
-    mine = rows[visible(viewer, rows)].reset_index(drop=True)
+    """User-defined groups over the values the who may see only (they could isolate one)."""
+    mine = rows[visible(who, rows)].reset_index(drop=True)
     table = custom_memberships(custom)
     labels = table[["grouping", "group"]].drop_duplicates().reset_index(drop=True)
     members = mine["member"].astype(str).to_numpy()
     incidence = _incidence(labels, table, members)
     own = None
-    if viewer.member is not None and viewer.member in set(members):
-        own = int(np.flatnonzero(members == viewer.member)[0])
+    if who.member is not None and who.member in set(members):
+        own = int(np.flatnonzero(members == who.member)[0])
     rel = release(mine["value"].to_numpy(float), np.ones(len(mine), bool), incidence, Domain(),
                   rules, own=own, direction=direction)
     note = _("user-defined group: computed from the values you may see only")

@@ -1,9 +1,10 @@
-"""`pmm benchmark`, `pmm gaps`, `pmm secretariat ...`, `pmm sdg`, `pmm trends`, `pmm whatif`.
+"""`pmm score|benchmark|gaps|sdg|trends|whatif`, `pmm secretariat ...`, `pmm release ...`.
 
-Thin shells over `pmm.analysis.api`: each reads the cycle from the database, passes everything
-through the disclosure policy for the viewer given with `--viewer`, and prints a table as CSV,
-JSON or a terminal table. Where scores appear, the label "Computed by customs-pmm ...; not an
-official WCO rating" is printed too (on stderr for CSV and JSON, so the data stays clean).
+Thin shells over `pmm.analysis.api` and `pmm.analysis.release`: each command opens one
+transaction, acts as the user named by `--as` (or PMM_USER), and prints a table as CSV, JSON or a
+terminal table. Anyone but the Secretariat reads other members' data from the cycle's latest
+release. Where scores appear, the label "Computed by customs-pmm ...; not an official WCO rating"
+is printed too (on stderr for CSV and JSON, so the data stays clean).
 """
 
 from __future__ import annotations
@@ -20,20 +21,23 @@ from rich.table import Table
 from pmm.errors import PmmError
 from pmm.i18n import _, column, format_decimal, label
 from pmm.store.cli import DatabaseUrl
+from pmm.store.engine import transaction
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sqlalchemy.orm import Session
 
-    from pmm.analysis.disclosure import Viewer
-    from pmm.analysis.sdc import Rules
+    from pmm.access import Principal
 
 # The analysis modules (pandas, scipy) are imported inside the commands: only when used.
-MEMBER_KINDS = ("ncp", "member_viewer")
 
 app = typer.Typer()
 secretariat_app = typer.Typer(help=_("Secretariat views: participation, coverage, demand."),
                               no_args_is_help=True)
 app.add_typer(secretariat_app, name="secretariat")
+release_app = typer.Typer(help=_("Releases of a cycle: create, list, show, diff, withdraw, and "
+                                 "the disclosure-control configuration."), no_args_is_help=True)
+app.add_typer(release_app, name="release")
 
 FORMATS = ("csv", "json", "table")
 CycleYear = Annotated[int, typer.Option("--cycle", help=_("The cycle, by its reporting year T."))]
@@ -41,15 +45,9 @@ Format = Annotated[str, typer.Option("--format", help=_("csv, json or table."))]
 By = Annotated[str, typer.Option(
     "--by", help=_("Peer grouping: region, income, geography, admin_type, size (or custom with "
                    "--groups)."))]
-ViewerOption = Annotated[str, typer.Option(
-    "--viewer", help=_("Who is looking: public, working_body, wco, secretariat, member:ISO3, "
-                       "viewer:ISO3 or reviewer:USER."))]
-MinN = Annotated[int, typer.Option("--min-n", help=_("Minimum members behind a group statistic."))]
-Dominance = Annotated[float, typer.Option(
-    "--dominance", help=_("p of the p% dominance rule (0 turns it off)."))]
-Protection = Annotated[float, typer.Option(
-    "--protection", help=_("No hidden value may be confined to an interval narrower than this % "
-                           "of its magnitude."))]
+As = Annotated[str | None, typer.Option(
+    "--as", envvar="PMM_USER", show_envvar=True,
+    help=_("The user looking (see pmm user list): what you get is what this user may see."))]
 MemberOption = Annotated[str, typer.Option("--member",
                                            help=_("ISO 3166-1 alpha-3 code, e.g. KEN."))]
 
@@ -60,10 +58,11 @@ def _api():  # the api module, imported on first use
     return api
 
 
-def _viewer(text: str) -> Viewer:
-    from pmm.analysis.disclosure import parse_viewer
+def principal(session: Session, username: str | None) -> Principal:
+    """The user named by --as (or PMM_USER); without one, a refusal that says how to name one."""
+    from pmm.store.cli import acting
 
-    return parse_viewer(text)
+    return acting(session, username)
 
 
 def _check_by(by: str) -> str:
@@ -81,12 +80,6 @@ def _check_format(fmt: str) -> str:
         raise PmmError(_("--format {value!r}: expected one of {expected}").format(
             value=fmt, expected=", ".join(FORMATS)))
     return fmt
-
-
-def _rules(min_n: int, dominance: float, protection: float = 1.0) -> Rules:
-    from pmm.analysis.sdc import Rules
-
-    return Rules(min_n=min_n, dominance_p=dominance, protection_p=protection)
 
 
 def _cell(value: object) -> object:
@@ -170,37 +163,36 @@ def _groups_file(by: str, groups: Path | None) -> dict[str, list[str]] | None:
 @app.command("score", help=_(
     "Scores of every KPI, outcome and dimension, with the reason where none can be given.\n\n"
     "Writes member, level, code, value, score (0–100), grade (for banded KPIs), status and "
-    "reason, for the values the viewer may see. The method is in "
-    "docs/methodology-scoring.md."))
+    "reason, for the values the user may see; anyone but the Secretariat gets relative scores "
+    "computed among those values only. The method is in docs/methodology-scoring.md."))
 def score_cmd(
     cycle: CycleYear,
     member: Annotated[str | None, typer.Option(
         "--member", help=_("Only this member (ISO3); its draft is scored too."))] = None,
-    viewer: ViewerOption = "secretariat",
+    actor: As = None,
     fmt: Format = "csv",
     database_url: DatabaseUrl = None,
 ) -> None:
     _check_format(fmt)
-    frame = _api().scores(cycle, _viewer(viewer), member=member, database_url=database_url)
+    with transaction(database_url) as session:
+        frame = _api().scores(session, principal(session, actor), cycle, member=member)
     emit(frame, fmt, list(frame.columns), title=_("Scores {cycle}").format(cycle=cycle),
          scores=True)
 
 
 @app.command("benchmark", help=_(
-    "Peer-group statistics (n, mean, median, quartiles) the viewer may receive."))
+    "Peer-group statistics (n, mean, median, quartiles) the user may receive: the latest "
+    "release's, for anyone but the Secretariat."))
 def benchmark_cmd(
     cycle: CycleYear,
     kpi: Annotated[str | None, typer.Option("--kpi", help=_("One KPI (or score) code."))] = None,
     by: By = "region",
-    viewer: ViewerOption = "public",
+    actor: As = None,
     scores: Annotated[bool, typer.Option(
         "--scores", help=_("Benchmark outcome and dimension scores instead of KPI values."))]
     = False,
     groups: Annotated[Path | None, typer.Option(
         "--groups", help=_("User-defined groups (with --by custom)."))] = None,
-    min_n: MinN = 3,
-    dominance: Dominance = 10.0,
-    protection: Protection = 1.0,
     breakdowns: Annotated[bool, typer.Option(
         "--breakdowns", help=_("Also the KPIs' variants and breakdowns (e.g. by flow)."))] = False,
     all_columns: Annotated[bool, typer.Option("--all-columns", help=_("Every column."))] = False,
@@ -209,13 +201,12 @@ def benchmark_cmd(
 ) -> None:
     _check_format(fmt)
     _check_by(by)
-    who = _viewer(viewer)
     custom = _groups_file(by, groups)
     levels = ("outcome", "dimension") if scores else ("kpi",)
-    frame = _api().benchmarks(cycle, who, by=by, kpi=kpi, levels=levels,
-                              headline=not breakdowns,
-                              rules=_rules(min_n, dominance, protection), custom=custom,
-                              database_url=database_url)
+    with transaction(database_url) as session:
+        who = principal(session, actor)
+        frame = _api().benchmarks(session, who, cycle, by=by, kpi=kpi, levels=levels,
+                                  headline=not breakdowns, custom=custom)
     frame = frame[frame["grouping"].isin([by, "global"])]
     if all_columns:
         columns = list(frame.columns)
@@ -223,10 +214,10 @@ def benchmark_cmd(
         columns = (["level", "kpi"] if scores else ["kpi"]) + (
             ["variant", "breakdown"] if breakdowns else []) + [
             "group", "n", "mean", "median", "q1", "q3", "suppressed", "reason"]
-        if who.kind in MEMBER_KINDS:
+        if who.member is not None:
             columns.insert(columns.index("suppressed"), "position")
-    emit(frame, fmt, columns, title=_("Benchmarks {cycle}, by {by}, for {viewer}").format(
-        cycle=cycle, by=by, viewer=who.label), scores=scores)
+    emit(frame, fmt, columns, title=_("Benchmarks {cycle}, by {by}, for {user}").format(
+        cycle=cycle, by=by, user=who.label), scores=scores)
 
 
 GAP_COLUMNS = ["rank", "kpi", "kpi_name", "outcome", "gap", "value", "reference", "unit",
@@ -239,16 +230,12 @@ GAP_COLUMNS = ["rank", "kpi", "kpi_name", "outcome", "gap", "value", "reference"
 def gaps_cmd(
     cycle: CycleYear,
     member: MemberOption,
-    viewer: Annotated[str | None, typer.Option(
-        "--viewer", help=_("Who is looking (default: the member itself, member:ISO3)."))] = None,
+    actor: As = None,
     by: By = "region",
     support: Annotated[Path | None, typer.Option(
         "--support", help=_("A capacity-building support catalogue of one's own (YAML)."))] = None,
     summary: Annotated[bool, typer.Option(
         "--summary", help=_("The plan per support type instead of per gap."))] = False,
-    min_n: MinN = 3,
-    dominance: Dominance = 10.0,
-    protection: Protection = 1.0,
     fmt: Format = "table",
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -256,20 +243,20 @@ def gaps_cmd(
     _check_by(by)
     if by == "custom":
         raise PmmError(_("--by custom: gaps compare with a standard peer grouping"))
-    who = _viewer(viewer) if viewer else None
-    frame = _api().member_gaps(cycle, member, who, by=by,
-                               rules=_rules(min_n, dominance, protection),
-                            support_path=support, database_url=database_url)
-    if summary:
-        from pmm.analysis.gaps import plan_by_support
-        from pmm.analysis.load import load_cycle
-        from pmm.analysis.support import load_support
+    with transaction(database_url) as session:
+        frame = _api().member_gaps(session, principal(session, actor), cycle, member, by=by,
+                                   support_path=support)
+        if summary:
+            from pmm.analysis.gaps import plan_by_support
+            from pmm.analysis.load import load_cycle
+            from pmm.analysis.support import load_support
 
-        fw = load_cycle(cycle, database_url).fw
+            fw = load_cycle(session, cycle).fw
+    if summary:
         plan = plan_by_support(frame, load_support(support, fw=fw))
-        emit(plan, fmt, list(plan.columns), title=_("Capacity-building plan of {member}, {cycle}, "
-                                                    "by support type").format(member=member.upper(),
-                                                                              cycle=cycle))
+        emit(plan, fmt, list(plan.columns), title=_("Capacity-building plan of {member}, "
+                                                    "{cycle}, by support type").format(
+            member=member.upper(), cycle=cycle))
         return
     if fmt == "table":
         _print_plan(frame, member.upper(), cycle)
@@ -299,35 +286,36 @@ def _print_plan(frame: pd.DataFrame, member: str, cycle: int) -> None:
 
 @secretariat_app.command("participation", help=_(
     "Invited, started, submitted and validated members by region and income group."))
-def participation_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat",
-                      min_n: MinN = 3, fmt: Format = "csv",
+def participation_cmd(cycle: CycleYear, actor: As = None, fmt: Format = "csv",
                       database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
-    frame = _api().participation(cycle, _viewer(viewer), rules=_rules(min_n, 10.0),
-                              database_url=database_url)
+    with transaction(database_url) as session:
+        frame = _api().participation(session, principal(session, actor), cycle)
     emit(frame, fmt, list(frame.columns), title=_("Participation in {cycle}").format(
         cycle=cycle))
 
 
 @secretariat_app.command("coverage", help=_(
     "How many validated members reported each KPI, and why the others did not."))
-def coverage_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", fmt: Format = "csv",
+def coverage_cmd(cycle: CycleYear, actor: As = None, fmt: Format = "csv",
                  database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
-    frame = _api().coverage(cycle, _viewer(viewer), database_url=database_url)
+    with transaction(database_url) as session:
+        frame = _api().coverage(session, principal(session, actor), cycle)
     emit(frame, fmt, list(frame.columns), title=_("KPI coverage in {cycle}").format(cycle=cycle))
 
 
 @secretariat_app.command("demand", help=_(
     "Capacity-building demand by WCO region and outcome (from every validated member's "
     "gaps)."))
-def demand_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", by: By = "region",
+def demand_cmd(cycle: CycleYear, actor: As = None, by: By = "region",
                support: Annotated[Path | None, typer.Option("--support")] = None,
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
     _check_by(by)
-    frame, _gaps = _api().demand(cycle, _viewer(viewer), by=by, support_path=support,
-                              database_url=database_url)
+    with transaction(database_url) as session:
+        frame, _gaps = _api().demand(session, principal(session, actor), cycle, by=by,
+                                     support_path=support)
     emit(frame, fmt, list(frame.columns), title=_("Capacity-building demand in {cycle}").format(
         cycle=cycle))
 
@@ -336,19 +324,17 @@ def demand_cmd(cycle: CycleYear, viewer: ViewerOption = "secretariat", by: By = 
 def sdg_cmd(cycle: CycleYear,
             member: Annotated[str | None, typer.Option(
                 "--member", help=_("One member's SDG scores (default: group aggregates)."))] = None,
-            by: By = "region", viewer: ViewerOption = "public", min_n: MinN = 3,
-            dominance: Dominance = 10.0, protection: Protection = 1.0, fmt: Format = "csv",
+            by: By = "region", actor: As = None, fmt: Format = "csv",
             database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
     _check_by(by)
-    frame = _api().sdg(cycle, _viewer(viewer), member=member, by=by,
-                    rules=_rules(min_n, dominance, protection), database_url=database_url)
+    with transaction(database_url) as session:
+        frame = _api().sdg(session, principal(session, actor), cycle, member=member, by=by)
     if member is None:
         frame = frame[frame["grouping"].isin([by, "global"])]
-        columns = ["level", "kpi", "group", "n", "mean", "median", "q1", "q3", "suppressed",
+        columns = ["level", "sdg", "group", "n", "mean", "median", "q1", "q3", "suppressed",
                    "reason"]
         frame = frame.rename(columns={"kpi": "sdg"})
-        columns[1] = "sdg"
     else:
         columns = ["member", "level", "code", "value", "outcomes", "status", "reason"]
     emit(frame, fmt, columns, title=_("SDG contribution, {cycle}").format(cycle=cycle),
@@ -362,18 +348,17 @@ def trends_cmd(cycle: CycleYear,
                    "--since", help=_("The earlier cycle (default: the previous one)."))] = None,
                member: Annotated[str | None, typer.Option(
                    "--member", help=_("One member's changes (default: per group)."))] = None,
-               by: By = "region", viewer: ViewerOption = "public",
+               by: By = "region", actor: As = None,
                scores: Annotated[bool, typer.Option(
                    "--scores", help=_("Outcome and dimension scores instead of KPI values."))]
                = False,
-               min_n: MinN = 3, dominance: Dominance = 10.0, protection: Protection = 1.0,
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
     _check_by(by)
     levels = ("outcome", "dimension") if scores else ("kpi",)
-    frame = _api().trends(cycle, _viewer(viewer), since=since, member=member, by=by,
-                       levels=levels, rules=_rules(min_n, dominance, protection),
-                       database_url=database_url)
+    with transaction(database_url) as session:
+        frame = _api().trends(session, principal(session, actor), cycle, since=since,
+                              member=member, by=by, levels=levels)
     if member is None:
         frame = frame[frame["grouping"].isin([by, "global"])]
         columns = ["level", "kpi", "group", "cycle_from", "cycle_to", "mean_from", "mean_to",
@@ -392,8 +377,7 @@ def whatif_cmd(cycle: CycleYear, member: MemberOption,
                set_: Annotated[list[str], typer.Option(
                    "--set", help=_("CODE=VALUE: a KPI code, or a data item as in formulas "
                                    "(declarations{flow=IM}, aeo_count[T-1]). Repeatable."))],
-               viewer: Annotated[str | None, typer.Option(
-                   "--viewer", help=_("Who is looking (default: member:ISO3)."))] = None,
+               actor: As = None,
                show: Annotated[str, typer.Option(
                    "--show", help=_("effect (values and scores) or gaps (before and after)."))]
                = "effect",
@@ -402,8 +386,8 @@ def whatif_cmd(cycle: CycleYear, member: MemberOption,
     _check_format(fmt)
     if show not in ("effect", "gaps"):
         raise PmmError(_("--show {value!r}: expected effect or gaps").format(value=show))
-    who = _viewer(viewer) if viewer else None
-    result = _api().whatif(cycle, member, list(set_), who, database_url=database_url)
+    with transaction(database_url) as session:
+        result = _api().whatif(session, principal(session, actor), cycle, member, list(set_))
     if show == "effect":
         frame = result.effect if every else result.effect[result.effect["changed"]]
         emit(frame, fmt, ["member", "level", "code", "before", "after", "change"],
@@ -414,6 +398,171 @@ def whatif_cmd(cycle: CycleYear, member: MemberOption,
          ["kpi", "gap", "priority_before", "priority_after", "change"],
          title=_("Gaps before and after the what-if"), scores=True)
 
+
+# ---------------------------------------------------------------- demo
+
+
+@app.command("demo", help=_(
+    "Seed the database with members' users, two cycles (2022, 2024), their submissions and a "
+    "release of each cycle."))
+def demo(
+    members: Annotated[int, typer.Option("--members", help=_("Participants of the 2024 cycle."))]
+    = 90,
+    seed: Annotated[int, typer.Option("--seed")] = 2024,
+    database_url: DatabaseUrl = None,
+) -> None:
+    # The demo seeds a whole platform; without a release it would show members nothing about
+    # each other. Seeding is the assessment's; releasing is this layer's, so it is done here.
+    from pmm.analysis import release
+    from pmm.assessment.demo import seed_demo
+    from pmm.store.users import principal_for
+
+    summary = seed_demo(database_url, participants_2024=members, seed=seed)
+    released = []
+    with transaction(database_url) as session:
+        who = principal_for(session, "secretariat")
+        for year in (2022, 2024):
+            rel = release.create(session, who, year)
+            released.append((year, release.counts(session, rel).get("public_released", 0)))
+    # the releases go before the users (the summary's heading of users, in the same language)
+    heading = _("Users (password for all: {pw}):").split("{")[0]
+    users = next((i for i, line in enumerate(summary) if line.startswith(heading)), len(summary))
+    for line in summary[:users]:
+        typer.echo(line)
+    for year, n in released:
+        typer.echo(_("  release 1 of cycle {year}: {n} statistics released to the public")
+                   .format(year=year, n=n))
+    for line in summary[users:]:
+        typer.echo(line)
+
+
+# ---------------------------------------------------------------- releases
+
+ReleaseNumber = Annotated[int, typer.Argument(help=_("The release's number within the cycle."))]
+
+
+@release_app.command("create", help=_(
+    "Audit and freeze the next release of a cycle: the values as validated, the framework, the "
+    "disclosure-control configuration and every statistic released to each audience."))
+def release_create(cycle: CycleYear, actor: As = None, database_url: DatabaseUrl = None) -> None:
+    from pmm.analysis import release
+
+    with transaction(database_url) as session:
+        rel = release.create(session, principal(session, actor), cycle)
+        counts = release.counts(session, rel)
+    typer.echo(_("Release {number} of cycle {cycle}: {members} validated members; public: "
+                 "{pr} statistics released, {pw} withheld; WCO level: {wr} released, "
+                 "{ww} withheld.").format(
+        number=rel.number, cycle=cycle, members=rel.members,
+        pr=counts.get("public_released", 0), pw=counts.get("public_withheld", 0),
+        wr=counts.get("wco_released", 0), ww=counts.get("wco_withheld", 0)))
+
+
+@release_app.command("list", help=_("The releases (of one cycle, or of all)."))
+def release_list(cycle: Annotated[int | None, typer.Option(
+                     "--cycle", help=_("The cycle, by its reporting year T."))] = None,
+                 actor: As = None, fmt: Format = "table",
+                 database_url: DatabaseUrl = None) -> None:
+    import pandas as pd
+
+    from pmm.analysis import release
+
+    _check_format(fmt)
+    with transaction(database_url) as session:
+        principal(session, actor)
+        rows = [_release_row(year, r) for year, r in release.releases(session, cycle)]
+    frame = pd.DataFrame(rows, columns=RELEASE_COLUMNS)
+    emit(frame, fmt, RELEASE_COLUMNS, title=_("Releases"))
+
+
+RELEASE_COLUMNS = ["cycle", "number", "state", "members", "framework", "min_n", "dominance",
+                   "protection", "created_at", "created_by", "withdrawn_at", "reason"]
+
+
+def _release_row(year: int, r: object) -> dict:
+    return {"cycle": year, "number": r.number,
+            "state": "withdrawn" if r.withdrawn_at else "active", "members": r.members,
+            "framework": r.framework_id, "min_n": r.min_n, "dominance": r.dominance_p,
+            "protection": r.protection_p, "created_at": r.created_at.isoformat(),
+            "created_by": r.created_by,
+            "withdrawn_at": r.withdrawn_at.isoformat() if r.withdrawn_at else "",
+            "reason": r.withdraw_reason}
+
+
+@release_app.command("show", help=_(
+    "One release: what it froze, and how many statistics each audience receives."))
+def release_show(cycle: CycleYear, number: Annotated[int | None, typer.Argument(
+                     help=_("The release's number (default: the latest)."))] = None,
+                 actor: As = None, database_url: DatabaseUrl = None) -> None:
+    from pmm.analysis import release
+
+    with transaction(database_url) as session:
+        principal(session, actor)
+        if number is None:
+            rel = release.require_latest(session, cycle)
+        else:
+            rel = release.get(session, cycle, number)
+        info = _release_row(cycle, rel)
+        counts = release.counts(session, rel)
+        info.update({"data_digest": rel.data_digest,
+                     "framework_digest": rel.framework_digest, **counts})
+    for key, value in info.items():
+        typer.echo(f"{key}: {value}")
+
+
+@release_app.command("diff", help=_("Statistics that differ between two releases of a cycle."))
+def release_diff(cycle: CycleYear, a: ReleaseNumber, b: ReleaseNumber, actor: As = None,
+                 fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
+    from pmm.analysis import release
+
+    _check_format(fmt)
+    with transaction(database_url) as session:
+        who = principal(session, actor)
+        frame = release.diff(session, cycle, a, b)
+    if not who.sees_all:
+        frame = frame[frame["audience"] == who.audience]
+    emit(frame, fmt, list(frame.columns), title=_("Release {a} to {b}, cycle {cycle}").format(
+        a=a, b=b, cycle=cycle))
+
+
+@release_app.command("withdraw", help=_(
+    "Withdraw a release (kept and marked withdrawn; readers get the latest one not withdrawn)."))
+def release_withdraw(cycle: CycleYear, number: ReleaseNumber,
+                     reason: Annotated[str, typer.Option(
+                         "--reason", help=_("Why (recorded in the audit trail)."))] = "",
+                     actor: As = None, database_url: DatabaseUrl = None) -> None:
+    from pmm.analysis import release
+
+    with transaction(database_url) as session:
+        release.withdraw(session, principal(session, actor), cycle, number, reason)
+    typer.echo(_("Release {number} of cycle {cycle} withdrawn.").format(number=number,
+                                                                         cycle=cycle))
+
+
+@release_app.command("config", help=_(
+    "The disclosure-control parameters used by the next releases: show them, or set them "
+    "(Secretariat; recorded in the audit trail)."))
+def release_config(
+    min_n: Annotated[int | None, typer.Option(
+        "--min-n", help=_("Minimum members behind a group statistic."))] = None,
+    dominance: Annotated[float | None, typer.Option(
+        "--dominance", help=_("p of the p% dominance rule (0 turns it off)."))] = None,
+    protection: Annotated[float | None, typer.Option(
+        "--protection", help=_("No hidden value may be confined to an interval narrower than "
+                               "this % of its magnitude."))] = None,
+    actor: As = None, database_url: DatabaseUrl = None,
+) -> None:
+    from pmm.analysis import release
+
+    with transaction(database_url) as session:
+        who = principal(session, actor)
+        if min_n is None and dominance is None and protection is None:
+            rules = release.current_rules(session)
+        else:
+            rules = release.set_rules(session, who, min_n=min_n, dominance=dominance,
+                                      protection=protection)
+    typer.echo(f"min_n: {rules.min_n}\ndominance: {rules.dominance_p:g}\n"
+               f"protection: {rules.protection_p:g}")
 
 def compare_gaps(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     """Gaps side by side: priority before and after (0 where a gap is closed or new)."""

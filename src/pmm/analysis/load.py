@@ -1,34 +1,39 @@
 """The thin loading layer: a cycle's submitted data, KPI values, scores and peer groups.
 
 Submitted data items are the only truth: KPI values are computed from them
-(`pmm.scoring.kpi_values`) and scores from those (`pmm.scoring.pmm.score_cycle`), every time.
-Official scores are computed over the validated submissions only (relative rules such as
-percentile ranks rank a member among validated peers); a member whose submission is not
-validated yet gets its own scores against the same peers when asked for (`member=`).
+(`pmm.scoring.kpi_values`) and scores from those (`pmm.scoring.pmm.score_cycle`). Official scores
+are computed over the validated submissions only (relative rules such as percentile ranks rank a
+member among validated peers); a member whose submission is not validated yet gets its own
+scores against the same peers when asked for (`member=`).
+
+Computing a cycle takes seconds, so the result is cached, keyed by the versions of the cycle and
+of every one of its submissions (member, version, revision, state): a repeated read costs one
+small query until a value changes, and then it is computed afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pmm.analysis.disclosure import Viewer
 from pmm.analysis.groups import declarations_of, memberships
 from pmm.analysis.observations import build, validated_members
 from pmm.assessment.cycles import framework_of, get_cycle, list_cycles
 from pmm.assessment.tables import CycleTables, cycle_tables
-from pmm.errors import PmmError
 from pmm.framework.model import Framework
-from pmm.i18n import _
 from pmm.scoring.kpi_values import COLUMNS as VALUE_COLUMNS
 from pmm.scoring.kpi_values import kpi_values
 from pmm.scoring.pmm import COLUMNS as SCORE_COLUMNS
 from pmm.scoring.pmm import score_cycle
-from pmm.store.engine import transaction
-from pmm.store.models import Cycle, ReviewAssignment, Submission, User
+from pmm.store.models import Submission
+
+CACHE_SIZE = 8
+_CACHE: OrderedDict[tuple, CycleData] = OrderedDict()
 
 
 @dataclass
@@ -42,14 +47,37 @@ class CycleData:
     scores: pd.DataFrame
     obs: pd.DataFrame
     groups: pd.DataFrame
+    digest: str = ""
 
 
-def load_cycle(year: int, database_url: str | None = None, *, session: Session | None = None,
-               member: str | None = None) -> CycleData:
-    """Load cycle `year` and compute its KPI values, scores and observations."""
-    if session is None:
-        with transaction(database_url) as own:
-            return load_cycle(year, session=own, member=member)
+def data_digest(session: Session, year: int) -> str:
+    """A digest of the cycle's version and of every submission's (member, version, revision,
+    state): it changes whenever anything the analysis derives from changes."""
+    cycle = get_cycle(session, year)
+    rows = session.execute(
+        select(Submission.member, Submission.version, Submission.revision, Submission.state)
+        .where(Submission.cycle_id == cycle.id).order_by(Submission.member)).all()
+    text = f"{cycle.year}|{cycle.version}|{cycle.framework_id}|" + ";".join(
+        f"{m},{v},{r},{s}" for m, v, r, s in rows)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_cycle(session: Session, year: int, *, member: str | None = None) -> CycleData:
+    """Cycle `year` with its KPI values, scores and observations (cached by data version)."""
+    digest = data_digest(session, year)
+    key = (str(session.get_bind().url), year, member, digest)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    data = _compute(session, year, member)
+    data.digest = digest
+    _CACHE[key] = data
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return data
+
+
+def _compute(session: Session, year: int, member: str | None) -> CycleData:
     cycle = get_cycle(session, year)
     fw = framework_of(cycle)
     tables = cycle_tables(year, session=session)
@@ -76,32 +104,7 @@ def _scores(fw: Framework, values: pd.DataFrame, members: list[str]) -> pd.DataF
     return score_cycle(fw, subset)
 
 
-def previous_year(year: int, database_url: str | None = None, *,
-                  session: Session | None = None) -> int | None:
+def previous_year(session: Session, year: int) -> int | None:
     """The cycle before `year`, if any."""
-    if session is None:
-        with transaction(database_url) as own:
-            return previous_year(year, session=own)
     earlier = [c.year for c in list_cycles(session) if c.year < year]
     return max(earlier) if earlier else None
-
-
-def resolve_viewer(viewer: Viewer, database_url: str | None = None, *,
-                   session: Session | None = None) -> Viewer:
-    """A peer reviewer named by user name gets its assigned submissions from the database."""
-    if viewer.kind != "peer_reviewer" or not viewer.name or viewer.assigned:
-        return viewer
-    if session is None:
-        with transaction(database_url) as own:
-            return resolve_viewer(viewer, session=own)
-    user = session.scalar(select(User).where(User.username == viewer.name))
-    if user is None or user.role != "peer_reviewer" or not user.active:
-        raise PmmError(_("--viewer reviewer:{name}: not an active user with the role "
-                         "peer_reviewer").format(name=viewer.name))
-    rows = session.execute(
-        select(Cycle.year, Submission.member)
-        .join(Submission, Submission.id == ReviewAssignment.submission_id)
-        .join(Cycle, Cycle.id == Submission.cycle_id)
-        .where(ReviewAssignment.reviewer == viewer.name)).all()
-    return Viewer("peer_reviewer", assigned=frozenset((int(y), m) for y, m in rows),
-                  name=viewer.name)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pmm.analysis.disclosure import VALIDATED_STATES, composite_disclosure
+from pmm.access import VALIDATED_STATES
+from pmm.analysis.disclosure import composite_disclosure
 from pmm.framework.model import Framework
 
 COLUMNS = ["cycle", "member", "level", "code", "variant", "breakdown", "value", "status",

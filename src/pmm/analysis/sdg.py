@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pmm.access import RANK, Principal, visible
 from pmm.analysis.benchmark import benchmark
-from pmm.analysis.disclosure import RANK, Viewer, visible
 from pmm.analysis.observations import COLUMNS
 from pmm.analysis.sdc import Rules
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
@@ -23,7 +23,8 @@ LEVELS = ("sdg_target", "sdg_goal")
 MEMBER_COLUMNS = ["cycle", "member", "level", "code", "value", "outcomes", "status", "reason"]
 
 
-def _mapping(fw: Framework) -> pd.DataFrame:
+def sdg_mapping(fw: Framework) -> pd.DataFrame:
+    """outcome, level (sdg_target or sdg_goal), sdg: which outcomes each SDG rests on."""
     rows = [(o.code, "sdg_target", t) for o in fw.outcomes for t in o.sdg_targets]
     rows += [(o.code, "sdg_goal", str(int(t.split(".")[0]))) for o in fw.outcomes
              for t in o.sdg_targets]
@@ -34,7 +35,7 @@ def sdg_observations(obs: pd.DataFrame, fw: Framework) -> pd.DataFrame:
     """SDG target and goal scores of every member, as observation rows (plus `outcomes`)."""
     outcomes = obs[obs["level"] == "outcome"][["cycle", "member", "code", "value", "status",
                                                "disclosure", "validated"]]
-    joined = outcomes.merge(_mapping(fw), left_on="code", right_on="outcome")
+    joined = outcomes.merge(sdg_mapping(fw), left_on="code", right_on="outcome")
     joined["ok"] = (joined["status"] == "ok") & np.isfinite(joined["value"].astype(float))
     joined["scored"] = joined["value"].where(joined["ok"])
     joined["rank"] = joined["disclosure"].map(RANK)
@@ -51,16 +52,16 @@ def sdg_observations(obs: pd.DataFrame, fw: Framework) -> pd.DataFrame:
     return grouped[[*COLUMNS, "outcomes"]]
 
 
-def sdg_member(obs: pd.DataFrame, fw: Framework, viewer: Viewer) -> pd.DataFrame:
-    """Each member's SDG scores that `viewer` may see."""
+def sdg_member(obs: pd.DataFrame, fw: Framework, who: Principal) -> pd.DataFrame:
+    """Each member's SDG scores that `who` may see."""
     rows = sdg_observations(obs, fw)
-    rows = rows[visible(viewer, rows)]
+    rows = rows[visible(who, rows)]
     return rows[MEMBER_COLUMNS].sort_values(["cycle", "member", "level", "code"]) \
         .reset_index(drop=True)
 
 
-def sdg_benchmark(obs: pd.DataFrame, fw: Framework, viewer: Viewer, groups: pd.DataFrame, *,
+def sdg_benchmark(obs: pd.DataFrame, fw: Framework, who: Principal, groups: pd.DataFrame, *,
                   by: list[str] | None = None, rules: Rules | None = None) -> pd.DataFrame:
     """SDG scores aggregated per peer group, disclosure-controlled like every benchmark."""
     rows = sdg_observations(obs, fw).drop(columns="outcomes")
-    return benchmark(rows, viewer, groups, fw=fw, by=by, levels=LEVELS, rules=rules)
+    return benchmark(rows, who, groups, fw=fw, by=by, levels=LEVELS, rules=rules)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pmm.analysis.disclosure import VALIDATED_STATES, Viewer, visible
+from pmm.access import VALIDATED_STATES, Principal, visible
 from pmm.analysis.gaps import find_gaps
 from pmm.analysis.support import Support
 from pmm.errors import PermissionDenied
@@ -27,13 +27,13 @@ DEMAND = ["region", "outcome", "members", "members_with_gaps", "gaps", "priority
           "mean_severity", "top_support"]
 
 
-def require_secretariat(viewer: Viewer, what: str) -> None:
-    if not viewer.sees_all:
-        raise PermissionDenied(_("{what} is a Secretariat view; viewer {viewer} may not see it")
-                               .format(what=what, viewer=viewer.label))
+def require_secretariat(who: Principal, what: str) -> None:
+    if not who.sees_all:
+        raise PermissionDenied(_("{what} is a Secretariat view; {user} may not see it")
+                               .format(what=what, user=who.label))
 
 
-def participation(submissions: pd.DataFrame, viewer: Viewer, *, min_n: int = 3,
+def participation(submissions: pd.DataFrame, who: Principal, *, min_n: int = 3,
                   invited: list[str] | None = None) -> pd.DataFrame:
     """Invited, started, submitted and validated members by WCO region and income group.
 
@@ -41,7 +41,7 @@ def participation(submissions: pd.DataFrame, viewer: Viewer, *, min_n: int = 3,
     (default: every WCO Member). A group has critical mass when at least `min_n` of its members
     are validated (the minimum for a group statistic).
     """
-    require_secretariat(viewer, _("participation"))
+    require_secretariat(who, _("participation"))
     ref = pd.DataFrame([{"member": m.iso3, "region": m.region, "income": m.income_group}
                         for m in load_members()])
     if invited is not None:
@@ -68,13 +68,13 @@ def participation(submissions: pd.DataFrame, viewer: Viewer, *, min_n: int = 3,
                                       "validated": int})
 
 
-def coverage(obs: pd.DataFrame, fw: Framework, viewer: Viewer, cycle: int, *,
+def coverage(obs: pd.DataFrame, fw: Framework, who: Principal, cycle: int, *,
              validated_only: bool = True, top: int = 3) -> pd.DataFrame:
     """Per KPI: how many members reported a value, and why the others did not."""
-    require_secretariat(viewer, _("KPI coverage"))
+    require_secretariat(who, _("KPI coverage"))
     rows = obs[(obs["cycle"] == cycle) & (obs["level"] == "kpi") & (obs["variant"] == "")
                & (obs["breakdown"] == "")]
-    rows = rows[visible(viewer, rows)]
+    rows = rows[visible(who, rows)]
     if validated_only:
         rows = rows[rows["validated"].astype(bool)]
     counts = pd.crosstab(rows["code"], rows["status"])
@@ -97,7 +97,7 @@ def coverage(obs: pd.DataFrame, fw: Framework, viewer: Viewer, cycle: int, *,
     return out[COVERAGE]
 
 
-def demand(obs: pd.DataFrame, fw: Framework, viewer: Viewer, cycle: int,
+def demand(obs: pd.DataFrame, fw: Framework, who: Principal, cycle: int,
            bench: pd.DataFrame, groups: pd.DataFrame, catalogue: list[Support], *,
            by: str = "region", previous: pd.DataFrame | None = None,
            previous_cycle: int | None = None, not_comparable: set[str] | None = None
@@ -107,16 +107,16 @@ def demand(obs: pd.DataFrame, fw: Framework, viewer: Viewer, cycle: int,
     `bench`: the cycle's KPI benchmarks for the Secretariat (peer references). Returns the
     aggregate table and every member's gaps.
     """
-    require_secretariat(viewer, _("capacity-building demand"))
+    require_secretariat(who, _("capacity-building demand"))
     head = obs[(obs["cycle"] == cycle) & (obs["variant"] == "") & (obs["breakdown"] == "")]
-    head = head[visible(viewer, head) & head["validated"].astype(bool)]
+    head = head[visible(who, head) & head["validated"].astype(bool)]
     current = _current(head)
     peers = peer_references(bench, groups, by)
     prev = None
     if previous is not None:
         p = previous[(previous["level"] == "kpi") & (previous["variant"] == "")
                      & (previous["breakdown"] == "")]
-        prev = p[visible(viewer, p)].rename(columns={"code": "kpi"})[
+        prev = p[visible(who, p)].rename(columns={"code": "kpi"})[
             ["member", "kpi", "value", "status"]]
     gaps = find_gaps(fw, cycle, current, peers=peers, previous=prev,
                      previous_cycle=previous_cycle, not_comparable=not_comparable or set(),

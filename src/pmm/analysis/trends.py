@@ -7,7 +7,7 @@ aggregation, all comparable; a dimension's the same for its outcomes. Rows that 
 comparable say why; their change is still shown, flagged.
 
 Member rows pass the disclosure policy (both values must be visible); group rows are the
-difference of the statistics each cycle releases to the viewer, so they reveal nothing more.
+difference of the statistics each cycle releases to the who, so they reveal nothing more.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pmm.access import Principal, visible
 from pmm.analysis.benchmark import benchmark, measure_direction
-from pmm.analysis.disclosure import Viewer, visible
 from pmm.analysis.observations import BENCHMARK_LEVELS, usable
 from pmm.framework.diff import diff
 from pmm.framework.model import Framework
@@ -98,14 +98,14 @@ def comparability(old: Framework, new: Framework) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COMPARABILITY)
 
 
-def member_trends(obs: pd.DataFrame, viewer: Viewer, cycle_from: int, cycle_to: int,
+def member_trends(obs: pd.DataFrame, who: Principal, cycle_from: int, cycle_to: int,
                   comparable: pd.DataFrame, fw: Framework | None = None) -> pd.DataFrame:
-    """Per member and measure: the two values the viewer may see, their change, comparability."""
+    """Per member and measure: the two values the who may see, their change, comparability."""
     key = ["member", "level", "code", "variant", "breakdown"]
     sides = []
     for cycle in (cycle_from, cycle_to):
         rows = obs[obs["cycle"] == cycle]
-        rows = rows[visible(viewer, rows) & (rows["status"] == "ok")
+        rows = rows[visible(who, rows) & (rows["status"] == "ok")
                     & np.isfinite(rows["value"].astype(float))]
         sides.append(rows[[*key, "value"]])
     both = sides[0].merge(sides[1], on=key, suffixes=("_from", "_to"))
@@ -121,13 +121,13 @@ def member_trends(obs: pd.DataFrame, viewer: Viewer, cycle_from: int, cycle_to: 
     return both[MEMBER_COLUMNS].sort_values(key).reset_index(drop=True)
 
 
-def group_trends(obs: pd.DataFrame, viewer: Viewer, groups: pd.DataFrame, cycle_from: int,
+def group_trends(obs: pd.DataFrame, who: Principal, groups: pd.DataFrame, cycle_from: int,
                  cycle_to: int, comparable: pd.DataFrame, *, fw: Framework | None = None,
                  by: list[str] | None = None, levels=BENCHMARK_LEVELS, rules=None
                  ) -> pd.DataFrame:
     """Per group: the change of the released mean and median between the two cycles."""
     data = obs[obs["cycle"].isin([cycle_from, cycle_to]) & usable(obs)]
-    bench = benchmark(data, viewer, groups, fw=fw, by=by, levels=levels, rules=rules)
+    bench = benchmark(data, who, groups, fw=fw, by=by, levels=levels, rules=rules)
     key = ["level", "kpi", "variant", "breakdown", "grouping", "group"]
     cols = [*key, "n", "mean", "median", "suppressed", "reason"]
     a = bench[bench["cycle"] == cycle_from][cols]

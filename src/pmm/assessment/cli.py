@@ -584,20 +584,3 @@ def review_complete(cycle: CycleYear, member: Member,
                     database_url: DatabaseUrl = None) -> None:
     _review("complete", cycle, member, actor, database_url, summary,
             expected_version=expect_version)
-
-
-# ---------------------------------------------------------------- demo
-
-@app.command("demo", help=_(
-    "Seed the database with members' users, two cycles (2022, 2024) and their submissions."))
-def demo(
-    members: Annotated[int, typer.Option("--members", help=_("Participants of the 2024 cycle."))]
-    = 90,
-    seed: Annotated[int, typer.Option("--seed")] = 2024,
-    database_url: DatabaseUrl = None,
-) -> None:
-    from pmm.assessment.demo import seed_demo
-
-    summary = seed_demo(database_url, participants_2024=members, seed=seed)
-    for line in summary:
-        typer.echo(line)

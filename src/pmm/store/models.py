@@ -211,3 +211,61 @@ class AuditEntry(Base):
     old: Mapped[str | None] = mapped_column(Text)
     new: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReleaseConfig(Base):
+    """The Secretariat's disclosure-control parameters; the newest row is in force."""
+
+    __tablename__ = "release_config"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    min_n: Mapped[int] = mapped_column(Integer)
+    dominance_p: Mapped[float] = mapped_column(Double)
+    protection_p: Mapped[float] = mapped_column(Double)
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str] = mapped_column(String(64))
+
+
+class Release(Base):
+    """A frozen, numbered publication of a cycle: the values as validated (a Parquet snapshot),
+    the framework, the disclosure-control parameters, and its statistics per audience."""
+
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("cycle_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    framework_id: Mapped[str] = mapped_column(String(64))
+    framework_digest: Mapped[str] = mapped_column(String(64))
+    data_digest: Mapped[str] = mapped_column(String(64))  # of the submissions' versions
+    min_n: Mapped[int] = mapped_column(Integer)
+    dominance_p: Mapped[float] = mapped_column(Double)
+    protection_p: Mapped[float] = mapped_column(Double)
+    members: Mapped[int] = mapped_column(Integer)  # validated members in it
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # observations and groups, Parquet
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64))
+    withdraw_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReleaseStatistic(Base):
+    """One released group statistic of one measure for one audience (NaN: withheld)."""
+
+    __tablename__ = "release_statistics"
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(8), primary_key=True)  # public, wco
+    level: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    breakdown: Mapped[str] = mapped_column(String(200), primary_key=True)
+    grouping: Mapped[str] = mapped_column(String(16), primary_key=True)
+    grp: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    mean: Mapped[float | None] = mapped_column(Double)
+    median: Mapped[float | None] = mapped_column(Double)
+    q1: Mapped[float | None] = mapped_column(Double)
+    q3: Mapped[float | None] = mapped_column(Double)
+    reason: Mapped[str] = mapped_column(String(16), default="")  # min_n, single, ...
+    withheld: Mapped[str] = mapped_column(String(32), default="")  # quantiles withheld
+    basis: Mapped[str] = mapped_column(String(16), default="")  # members, outcome means, ...
