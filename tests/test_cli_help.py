@@ -34,8 +34,8 @@ FRENCH = {
     "review": "Désigne un examinateur (Secrétariat).",
     "demo": "Participants au cycle 2024.",
     "composite": "Moteur général d'indicateurs composites (compatible COINr)",
-    "score": "Notes de chaque indicateur, résultat attendu et dimension",
-    "benchmark": "Statistiques par groupe de pairs (n, moyenne, médiane, quartiles)",
+    "score": "Scores de chaque KPI, résultat et dimension",
+    "benchmark": "Statistiques des groupes de pairs (n, moyenne, médiane, quartiles)",
     "gaps": "classés par gravité et par poids : son plan de renforcement des capacités.",
     "sdg": "agrégées vers les cibles et objectifs des ODD",
     "trends": "signalée là où le cadre a rompu la comparabilité.",
@@ -157,7 +157,7 @@ def test_every_group_and_command_help_in_french() -> None:
 def test_english_stays_english() -> None:
     out = _pmm("--help")
     assert "customs-pmm: the WCO Performance Measurement Mechanism as a platform." in out
-    assert "Peer-group statistics the viewer may receive." in out
+    assert "Peer-group statistics you may receive." in out
     assert "Commandes" not in out
     out = _pmm("framework", "validate", "--help")
     assert "Check a framework against the WGPM's scope and criteria for KPIs." in out
