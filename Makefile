@@ -21,7 +21,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/pmm framework show wco-pmm-v1
 	test -f pmm.db || $(BIN)/pmm demo
-	$(BIN)/pmm cycle show 2024
+	$(BIN)/pmm cycle show 2024 --as secretariat
 	$(BIN)/pmm benchmark --cycle 2024 --kpi TF.1.1 --by region --as wb-pmmpt --format table
 	$(BIN)/pmm gaps --cycle 2024 --member ALB --summary --format table --as ncp-alb
 
