@@ -319,12 +319,13 @@ def submission_explain(
     text: Annotated[str, typer.Argument(help=_("The explanation."))],
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.submissions import explain, readable_submission
+    from pmm.assessment.submissions import readable_submission
+    from pmm.assessment.workflow import explain_warning
 
     with transaction(database_url) as session:
         who = acting(session, actor)
         sub = readable_submission(session, who, cycle, member)
-        explain(session, who, sub, warning, text, expected_version=expect_version)
+        explain_warning(session, who, sub, warning, text, expected_version=expect_version)
     typer.echo(_("Explanation saved."))
 
 
