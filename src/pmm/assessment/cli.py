@@ -222,7 +222,7 @@ def submission_import(
     with transaction(database_url) as session:
         who = acting(session, actor)
         result = import_file(session, who, cycle, member, file, expected_version=expect_version,
-                             reason=reason)
+                             reason=reason, progress=lambda line: typer.echo(line, err=True))
         sub = result.submission
         found = report(session, sub, who)
     if result.changes:

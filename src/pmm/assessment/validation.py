@@ -101,7 +101,7 @@ def _meta(fw: Framework) -> ItemMeta:
         _metas.clear()
     meta = ItemMeta(
         types={d.code: d.type for d in fw.data_items},
-        bounds={d.code: d.bounds() for d in fw.data_items},
+        bounds={d.code: d.plausible_bounds() for d in fw.data_items},
         part_of={d.code: d.part_of for d in fw.data_items if d.part_of},
         keys={d.code: tuple(d.breakdowns) for d in fw.data_items})
     _metas[id(fw)] = (fw, meta)
