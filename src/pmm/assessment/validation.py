@@ -109,12 +109,13 @@ def _meta(fw: Framework) -> ItemMeta:
 
 
 def did_you_mean(text: str, choices: Iterable[str]) -> str:
-    """' Did you mean ...?' naming up to three close codes (empty when none is close)."""
+    """' (did you mean ...?)' naming up to three close codes (empty when none is close)."""
     close = difflib.get_close_matches(text.strip(), list(choices), n=3, cutoff=0.6)
     if not close:
         lowered = text.strip().casefold()
         close = [c for c in choices if lowered and lowered in c.casefold()][:3]
-    return " " + _("Did you mean: {choices}?").format(choices=", ".join(close)) if close else ""
+    return " " + _("(did you mean {choices}?)").format(choices=_(" or ").join(close)) \
+        if close else ""
 
 
 def year_offsets(fw: Framework) -> tuple[int, ...]:
