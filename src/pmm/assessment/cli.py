@@ -104,7 +104,8 @@ def cycle_list(actor: As = None, database_url: DatabaseUrl = None) -> None:
         acting(session, actor)
         cycles = list_cycles(session)
         if not cycles:
-            typer.echo(_("No cycles yet: create one with `pmm cycle create`."))
+            typer.echo(_("No cycles yet (the WCO Secretariat creates them: `pmm cycle create`, "
+                         "see docs/secretariat-guide.md)."))
         for c in cycles:
             n = len(cycle_submissions(session, c.year))
             typer.echo(f"{c.year}\t{c.framework_id}\t{c.opens_on}..{c.closes_on}\t{label(c.state)}\t"

@@ -114,8 +114,10 @@ def did_you_mean(text: str, choices: Iterable[str]) -> str:
     if not close:
         lowered = text.strip().casefold()
         close = [c for c in choices if lowered and lowered in c.casefold()][:3]
-    return " " + _("(did you mean {choices}?)").format(choices=_(" or ").join(close)) \
-        if close else ""
+    if not close:
+        return ""
+    named = close[0] if len(close) == 1 else ", ".join(close[:-1]) + _(" or ") + close[-1]
+    return " " + _("(did you mean {choices}?)").format(choices=named)
 
 
 def year_offsets(fw: Framework) -> tuple[int, ...]:
