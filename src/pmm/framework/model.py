@@ -86,7 +86,7 @@ class Breakdown(Strict):
 
 
 DataType = Literal["count", "currency", "percentage", "hours", "days", "yes_no", "number"]
-# Plausibility ceilings of the types without a natural maximum (docs/catalogue.md): a value above
+# Plausibility ceilings of the types without a natural maximum (catalog/README.md): a value above
 # is a typing or unit error, never a real figure (a trillion declarations, a quintillion in any
 # currency, a million hours; days are also person-days of training, hence a billion). An
 # explicit `max` of a data item overrides them.
