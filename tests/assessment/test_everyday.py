@@ -264,3 +264,27 @@ def test_user_text_is_printed_as_it_is(db: str, tmp_path: Path, capsys) -> None:
     assert "'[bold]x[/bold]:thumbs_up:' is not a data item" in err
     buffer = io.StringIO()
     assert "👍" not in err and buffer.getvalue() == ""
+
+
+def test_sheet_names_are_cut_at_a_word_and_unique(demo_db: str, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from pmm.framework.loader import load
+
+    fw = load("wco-pmm-v1")
+    for lang in ("en", "fr"):
+        out = tmp_path / f"are-{lang}.xlsx"
+        assert run(["submission", "template", "--cycle", "2024", "--member", "ARE", "-o",
+                    str(out), "--lang", lang, "--database-url", demo_db]) == 0
+        names = load_workbook(out, read_only=True).sheetnames
+        assert len({n.lower() for n in names}) == len(names)
+        full = {d.code: f"{d.code} {d.name.get(lang)}" for d in fw.dimensions}
+        for name in names[1:-1]:  # between Instructions and the hidden _pmm sheet
+            assert len(name) <= 31
+            whole = full[name.split(" ", 1)[0]]
+            if name == whole:
+                continue
+            assert name.endswith("…"), name
+            kept = name[:-1]
+            # cut after a whole word: the next character of the full name is a space
+            assert whole.startswith(kept) and whole[len(kept)] in " ,", (name, whole)
