@@ -6,7 +6,6 @@ value that was stored, an error list out of order or without end.
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
@@ -262,8 +261,7 @@ def test_user_text_is_printed_as_it_is(db: str, tmp_path: Path, capsys) -> None:
     assert do("submission", "set", "[bold]x[/bold]:thumbs_up:", "1") == 2
     err = capsys.readouterr().err
     assert "'[bold]x[/bold]:thumbs_up:' is not a data item" in err
-    buffer = io.StringIO()
-    assert "👍" not in err and buffer.getvalue() == ""
+    assert "👍" not in err
 
 
 def test_sheet_names_are_cut_at_a_word_and_unique(demo_db: str, tmp_path: Path) -> None:
