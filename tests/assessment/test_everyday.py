@@ -185,7 +185,7 @@ def test_explaining_a_warning_that_does_not_exist_is_refused(db: str, tmp_path: 
     assert "year_on_year:aeo_count[2024]" in err  # the ones that exist, and a suggestion
     assert do("submission", "explain", "year_on_year:aeo_count[2024]", "New phase") == 0
     capsys.readouterr()
-    assert run(["submission", "check", *C]) == 0
+    assert run(["submission", "check", *C, "--as", "ncp-fra"]) == 0
     assert "explained: New phase" in capsys.readouterr().out
 
 
@@ -218,7 +218,7 @@ def test_a_cycle_needs_a_framework_that_validates(db: str, tmp_path: Path, capsy
     err = capsys.readouterr().err
     assert f"framework {broken} does not validate" in err
     assert "KPI revenue" in err
-    assert run(["cycle", "list"]) == 0
+    assert run(["cycle", "list", "--as", "sec"]) == 0
     assert "2030" not in capsys.readouterr().out
     # show and diff still work, with a warning on stderr
     assert run(["framework", "show", str(broken)]) == 0
@@ -273,7 +273,7 @@ def test_sheet_names_are_cut_at_a_word_and_unique(demo_db: str, tmp_path: Path) 
     for lang in ("en", "fr"):
         out = tmp_path / f"are-{lang}.xlsx"
         assert run(["submission", "template", "--cycle", "2024", "--member", "ARE", "-o",
-                    str(out), "--lang", lang, "--database-url", demo_db]) == 0
+                    str(out), "--lang", lang, "--as", "ncp-are", "--database-url", demo_db]) == 0
         names = load_workbook(out, read_only=True).sheetnames
         assert len({n.lower() for n in names}) == len(names)
         full = {d.code: f"{d.code} {d.name.get(lang)}" for d in fw.dimensions}
