@@ -98,7 +98,7 @@ def _valid_framework(ref: str) -> Framework:
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise PmmError(_("framework {ref} does not validate ({n} errors): a cycle can only be "
-                         "created on a framework that `pmm framework validate` accepts").format(
+                         "created on a framework that passes validation").format(
             ref=ref, n=len(errors)), *(str(f) for f in errors))
     return fw
 

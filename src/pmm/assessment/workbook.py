@@ -356,8 +356,8 @@ def read_workbook(path: Path, fw: Framework) -> Parsed:
 
 def _unreadable(path: Path, exc: Exception) -> Defect:
     return Defect(_("{file}: not a readable Excel workbook, damaged or cut short ({error}); "
-                    "save it again from Excel, or make a new one with `pmm submission "
-                    "template`").format(file=path, error=f"{type(exc).__name__}: {exc}"),
+                    "save it again from Excel, or make a new template").format(
+        file=path, error=f"{type(exc).__name__}: {exc}"),
                   "file")
 
 

@@ -150,7 +150,7 @@ def explain_warning(session: Session, actor: Principal, sub: Submission, warning
     if warning not in ids:
         year = cycle_of(session, sub).year
         raise NotFound(_("{id!r} is not a warning of {member}'s submission to cycle {year} "
-                         "(its warnings now: {ids}); `submission check` lists them").format(
+                         "(its warnings now: {ids})").format(
             id=warning, member=sub.member, year=year, ids=", ".join(ids) or _("none"))
             + did_you_mean(warning, ids))
     explain(session, actor, sub, warning, text, expected_version=expected_version, now=now)
