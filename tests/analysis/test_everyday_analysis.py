@@ -25,7 +25,7 @@ def _numeric(code: str) -> tuple:
 
 
 def test_sdg_goals_and_targets_are_in_un_order(demo_db: str, capsys) -> None:
-    code, out, err = pmm(capsys, "sdg", "--cycle", "2024", "--viewer", "secretariat",
+    code, out, err = pmm(capsys, "sdg", "--cycle", "2024", "--as", "secretariat",
                          "--by", "region", "--database-url", demo_db)
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
@@ -33,7 +33,7 @@ def test_sdg_goals_and_targets_are_in_un_order(demo_db: str, capsys) -> None:
         codes = list(dict.fromkeys(r["sdg"] for r in rows if r["level"] == level))
         assert len(codes) > 3
         assert codes == sorted(codes, key=_numeric), codes  # 3 before 12, 17.2 before 17.10
-    code, out, err = pmm(capsys, "sdg", "--cycle", "2024", "--member", "ALB", "--viewer",
+    code, out, err = pmm(capsys, "sdg", "--cycle", "2024", "--member", "ALB", "--as",
                          "secretariat", "--database-url", demo_db)
     assert code == 0, err
     goals = [r["code"] for r in csv.DictReader(io.StringIO(out)) if r["level"] == "sdg_goal"]
@@ -48,14 +48,14 @@ def test_sdg_goals_and_targets_are_in_un_order(demo_db: str, capsys) -> None:
 def test_whatif_refuses_values_no_submission_could_hold(demo_db: str, capsys, change: str,
                                                         message: str) -> None:
     code, _, err = pmm(capsys, "whatif", "--cycle", "2024", "--member", "ALB", "--set", change,
-                       "--database-url", demo_db)
+                       "--as", "ncp-alb", "--database-url", demo_db)
     assert code == 2
     assert message in err
 
 
 def test_whatif_accepts_a_value_within_the_kpi_range(demo_db: str, capsys) -> None:
     code, out, err = pmm(capsys, "whatif", "--cycle", "2024", "--member", "ALB", "--set",
-                         "TF.1.1=100", "--database-url", demo_db)
+                         "TF.1.1=100", "--as", "ncp-alb", "--database-url", demo_db)
     assert code == 0, err
     assert "TF.1.1" in out
 
@@ -68,7 +68,7 @@ def test_table_output_prints_user_text_literally(demo_db: str, capsys, tmp_path)
         + "".join(f"South :smile:,{iso}\n" for iso in ("BDI", "BEL", "BEN", "BFA", "BGD")),
         encoding="utf-8")
     code, out, err = pmm(capsys, "benchmark", "--cycle", "2024", "--kpi", "TF.1.1", "--by",
-                         "custom", "--groups", str(groups), "--viewer", "secretariat",
+                         "custom", "--groups", str(groups), "--as", "secretariat",
                          "--format", "table", "--database-url", demo_db)
     assert code == 0, err
     assert "[red]North:100:" in out and "South :smile:" in out
