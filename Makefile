@@ -1,37 +1,71 @@
 # Two commands for a fresh machine (Python 3.11+, PostgreSQL 15 server binaries, Java 17):
-#   make run    set everything up and run the platform on the embedded SQLite database
-#   make test   set everything up and run the whole test suite (starts its own PostgreSQL and Spark)
+#   make run    install what running needs, then a short tour on the embedded SQLite database
+#   make test   install the test tools and Spark too, then the whole suite (starts its own
+#               PostgreSQL and Spark)
+# Each install is remembered by a stamp file in .venv and redone when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.run-stamp
+TEST_STAMP := $(VENV)/.test-stamp
+PMM := $(BIN)/pmm
 
-.PHONY: install run test lint bench clean
+.PHONY: install install-run run tour test lint bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	@echo "==> Creating the virtual environment $(VENV) ($(PYTHON))"
+	$(PYTHON) -m venv $(VENV)
+	@echo "==> Installing uv, the package installer"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.5"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev]"
-	touch $(STAMP)
 
-install: $(STAMP)
+# What running needs: the package and its dependencies, without the test tools and Spark
+# (0.7 GB installed instead of 1.2 GB with them). uv prints its progress.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	@echo "==> Installing customs-pmm and what it needs to run"
+	$(BIN)/uv pip install --python $(BIN)/python -e .
+	touch $@
 
-# Until the web platform exists, the main job is a guided run on the embedded database (pmm.db):
-# the framework, the demo data (seeded once), then what each audience gets out of it.
-run: install
-	$(BIN)/pmm framework show wco-pmm-v1
-	test -f pmm.db || $(BIN)/pmm demo
-	$(BIN)/pmm cycle show 2024 --as secretariat
-	$(BIN)/pmm benchmark --cycle 2024 --kpi TF.1.1 --by region --as wb-pmmpt --format table
-	$(BIN)/pmm gaps --cycle 2024 --member ALB --summary --format table --as ncp-alb
+# The test tools (pytest, Hypothesis, ruff) and the Spark extra, on top.
+$(TEST_STAMP): pyproject.toml $(RUN_STAMP)
+	@echo "==> Installing the test tools and Apache Spark (about 0.5 GB more, once)"
+	$(BIN)/uv pip install --python $(BIN)/python -e ".[dev]"
+	touch $@
 
-lint: install
+install-run: $(RUN_STAMP)
+
+# Everything a developer needs (the test install).
+install: $(TEST_STAMP)
+
+# Until the web platform exists, the main job is a short guided tour of the embedded database
+# (pmm.db, seeded once with the demo data).
+run: install-run tour
+
+tour:
+	@echo ""
+	@echo "==> The mechanism as data (pmm framework list; details: pmm framework show)"
+	@$(PMM) framework list
+	@if [ -f pmm.db ]; then echo "==> Demo data: already in pmm.db"; \
+	 else echo "==> Seeding the demo data into pmm.db (pmm demo, a few minutes once)"; $(PMM) demo; fi
+	@echo ""
+	@echo "==> The cycles, as the Secretariat sees them (pmm cycle list --as secretariat)"
+	@$(PMM) cycle list --as secretariat
+	@echo ""
+	@echo "==> What a WCO working body sees of TF.1.1, electronic declarations, by WCO region"
+	@$(PMM) benchmark --cycle 2024 --kpi TF.1.1 --by region --as wb-pmmpt --format table
+	@echo ""
+	@echo "==> Albania's capacity-building plan, by type of support"
+	@$(PMM) gaps --cycle 2024 --member ALB --summary --format table --as ncp-alb
+	@echo ""
+	@echo "Next: source $(BIN)/activate, then try the commands of the README's tour"
+	@echo "(pmm --help; pmm framework show; pmm submission template --cycle 2024 --member ARE -o are.xlsx --as ncp-are)."
+
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 test: lint
 	$(BIN)/pytest
 
-bench: install
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/composite_uncertainty.py
 	$(BIN)/python benchmarks/measure_items.py
 

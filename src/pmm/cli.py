@@ -10,13 +10,13 @@ import traceback
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
 
 from pmm import __version__
 from pmm.cli_text import install as install_cli_text
 from pmm.errors import PmmError
 from pmm.i18n import _, set_language
+from pmm.terminal import console
 
 # Each command lives with its layer and is imported only when it is used, so `pmm --help` and
 # every command start fast. name: (module, attribute, one-line help). An attribute that is a
@@ -94,7 +94,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = console(stderr=True)
 
 
 def _print_version(value: bool) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from pmm.assessment import evidence
 from pmm.assessment.evidence import download_headers, get_evidence, list_evidence
 from pmm.assessment.submissions import get_submission
 from pmm.cli import run
@@ -80,7 +79,7 @@ def test_active_content_is_refused(db: str, tmp_path: Path, capsys, name: str,
 
 
 def test_size_limit_and_empty_files(db: str, tmp_path: Path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr(evidence, "MAX_BYTES", 100)
+    monkeypatch.setenv("PMM_EVIDENCE_MAX_BYTES", "100")
     big = tmp_path / "big.pdf"
     big.write_bytes(b"%PDF-1.4\n" + b"0" * 200)
     assert attach(big) != 0

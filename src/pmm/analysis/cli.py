@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pmm.errors import PmmError
 from pmm.i18n import _, column, format_decimal, label
 from pmm.store.cli import DatabaseUrl
 from pmm.store.engine import transaction
+from pmm.terminal import console
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -122,7 +122,7 @@ def emit(frame: pd.DataFrame, fmt: str, columns: list[str], *, title: str = "",
     out = frame[columns]
     records = [{c: _cell(v) for c, v in zip(columns, row, strict=True)}
                for row in out.itertuples(index=False, name=None)]
-    err = Console(stderr=True)
+    err = console(stderr=True)
     if fmt == "json":
         typer.echo(json.dumps(records, ensure_ascii=False, indent=1))
     elif fmt == "csv":
@@ -133,13 +133,13 @@ def emit(frame: pd.DataFrame, fmt: str, columns: list[str], *, title: str = "",
                 safe[c] = safe[c].map({True: "true", False: "false"})
         typer.echo(safe.to_csv(index=False), nl=False)
     else:
-        console = Console(width=200)
+        out = console(width=200, soft_wrap=False)
         table = Table(title=title or None, title_justify="left")
         for c in columns:
             table.add_column(column(c), overflow="fold")
         for r in records:
             table.add_row(*(_shown(r[c], c) for c in columns))
-        console.print(table)
+        out.print(table)
     if scores:
         if fmt == "table":
             typer.echo(_label())
@@ -266,22 +266,17 @@ def gaps_cmd(
 
 
 def _print_plan(frame: pd.DataFrame, member: str, cycle: int) -> None:
-    console = Console(width=110)
-    console.print(_("Capacity-building plan of {member}, cycle {cycle}: {n} gaps, highest "
-                    "priority first").format(member=member, cycle=cycle, n=len(frame)),
-                  markup=False, highlight=False)
+    out = console(width=110, soft_wrap=False)
+    out.print(_("Capacity-building plan of {member}, cycle {cycle}: {n} gaps, highest "
+                    "priority first").format(member=member, cycle=cycle, n=len(frame)))
     for row in frame.itertuples(index=False):
-        console.print(f"\n{row.rank}. {row.kpi} {row.kpi_name} — " + _(
+        out.print(f"\n{row.rank}. {row.kpi} {row.kpi_name} — " + _(
             "{gap} gap (severity {severity}, priority {priority})").format(
             gap=_(row.gap), severity=format_decimal(row.severity, 2, fixed=True),
-            priority=format_decimal(row.priority, 2, fixed=True)),
-            markup=False, highlight=False)
-        console.print("   " + _("Evidence: {text}").format(text=row.evidence), markup=False,
-                      highlight=False)
-        console.print("   " + _("Tools: {tools}").format(tools=row.tool_names or "–"),
-                      markup=False, highlight=False)
-        console.print("   " + _("Support: {support}").format(support=row.support_names or "–"),
-                      markup=False, highlight=False)
+            priority=format_decimal(row.priority, 2, fixed=True)))
+        out.print("   " + _("Evidence: {text}").format(text=row.evidence))
+        out.print("   " + _("Tools: {tools}").format(tools=row.tool_names or "–"))
+        out.print("   " + _("Support: {support}").format(support=row.support_names or "–"))
 
 
 @secretariat_app.command("participation", help=_(

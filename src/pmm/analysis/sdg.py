@@ -52,16 +52,33 @@ def sdg_observations(obs: pd.DataFrame, fw: Framework) -> pd.DataFrame:
     return grouped[[*COLUMNS, "outcomes"]]
 
 
+def sdg_key(code: str) -> tuple:
+    """Order of SDG goals and targets as the UN numbers them: 3 before 12, 17.2 before 17.10,
+    numbered targets before lettered ones (1.5 before 1.a)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in str(code).split("."))
+
+
+def _in_sdg_order(frame: pd.DataFrame, column: str, first: list[str]) -> pd.DataFrame:
+    """`frame` sorted by `first`, then by the SDG code in `column` numerically (stable)."""
+    rank = {code: i for i, code in enumerate(sorted(frame[column].unique(), key=sdg_key))}
+    return frame.assign(_sdg=frame[column].map(rank)) \
+        .sort_values([*first, "_sdg"], kind="stable").drop(columns="_sdg").reset_index(drop=True)
+
+
 def sdg_member(obs: pd.DataFrame, fw: Framework, who: Principal) -> pd.DataFrame:
     """Each member's SDG scores that `who` may see."""
     rows = sdg_observations(obs, fw)
     rows = rows[visible(who, rows)]
-    return rows[MEMBER_COLUMNS].sort_values(["cycle", "member", "level", "code"]) \
-        .reset_index(drop=True)
+    return _in_sdg_order(rows[MEMBER_COLUMNS], "code", ["cycle", "member", "level"])
 
 
 def sdg_benchmark(obs: pd.DataFrame, fw: Framework, who: Principal, groups: pd.DataFrame, *,
                   by: list[str] | None = None, rules: Rules | None = None) -> pd.DataFrame:
     """SDG scores aggregated per peer group, disclosure-controlled like every benchmark."""
     rows = sdg_observations(obs, fw).drop(columns="outcomes")
-    return benchmark(rows, who, groups, fw=fw, by=by, levels=LEVELS, rules=rules)
+    out = benchmark(rows, who, groups, fw=fw, by=by, levels=LEVELS, rules=rules)
+    if out.empty:
+        return out
+    # goals and targets in UN order, each with its groups in the order benchmark gives them
+    return _in_sdg_order(out, "kpi", ["level"])

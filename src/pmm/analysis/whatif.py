@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from pmm.analysis.domains import kpi_domain
 from pmm.conventions import format_breakdown
 from pmm.errors import PmmError
 from pmm.framework.formula import FormulaError, Ref, parse
@@ -69,6 +70,14 @@ def parse_changes(fw: Framework, changes: Mapping[str, float] | list[str]
             errors.append(_("--set {code}: {value!r} is not a finite number").format(
                 code=code, value=value))
         elif code in kpis:
+            # what the KPI's formula can give from data items within their bounds (a rate
+            # `100 * part / whole` is within 0-100); anything else could never be reported
+            domain = kpi_domain(fw.kpi(code), fw)
+            if not domain.lo <= value <= domain.hi:
+                errors.append(_("--set {code}: {value:g} is outside {lo} to {hi}").format(
+                    code=code, value=value, lo="-∞" if domain.lo == -np.inf else f"{domain.lo:g}",
+                    hi="∞" if domain.hi == np.inf else f"{domain.hi:g}"))
+                continue
             kpi_changes[code] = float(value)
         else:
             try:
@@ -80,7 +89,7 @@ def parse_changes(fw: Framework, changes: Mapping[str, float] | list[str]
                                 "declarations, declarations{{flow=IM}}, aeo_count[T-1])").format(
                     code=code, fw=fw.id))
                 continue
-            lo, hi = fw.data_item(ref.item).bounds()
+            lo, hi = fw.data_item(ref.item).plausible_bounds()
             if (lo is not None and value < lo) or (hi is not None and value > hi):
                 errors.append(_("--set {code}: {value:g} is outside {lo} to {hi}").format(
                     code=code, value=value, lo="-∞" if lo is None else f"{lo:g}",

@@ -104,7 +104,8 @@ def cycle_list(actor: As = None, database_url: DatabaseUrl = None) -> None:
         acting(session, actor)
         cycles = list_cycles(session)
         if not cycles:
-            typer.echo(_("No cycles yet: create one with `pmm cycle create`."))
+            typer.echo(_("No cycles yet (the WCO Secretariat creates them: `pmm cycle create`, "
+                         "see docs/secretariat-guide.md)."))
         for c in cycles:
             n = len(cycle_submissions(session, c.year))
             typer.echo(f"{c.year}\t{c.framework_id}\t{c.opens_on}..{c.closes_on}\t{label(c.state)}\t"
@@ -222,7 +223,7 @@ def submission_import(
     with transaction(database_url) as session:
         who = acting(session, actor)
         result = import_file(session, who, cycle, member, file, expected_version=expect_version,
-                             reason=reason)
+                             reason=reason, progress=lambda line: typer.echo(line, err=True))
         sub = result.submission
         found = report(session, sub, who)
     if result.changes:
@@ -319,12 +320,13 @@ def submission_explain(
     text: Annotated[str, typer.Argument(help=_("The explanation."))],
     expect_version: Version = None, actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
-    from pmm.assessment.submissions import explain, readable_submission
+    from pmm.assessment.submissions import readable_submission
+    from pmm.assessment.workflow import explain_warning
 
     with transaction(database_url) as session:
         who = acting(session, actor)
         sub = readable_submission(session, who, cycle, member)
-        explain(session, who, sub, warning, text, expected_version=expect_version)
+        explain_warning(session, who, sub, warning, text, expected_version=expect_version)
     typer.echo(_("Explanation saved."))
 
 

@@ -58,8 +58,6 @@ def list_cycles(session: Session) -> list[Cycle]:
 def create_cycle(session: Session, actor: Principal, year: int, framework: str, opens_on: dt.date,
                  closes_on: dt.date, *, now: dt.datetime | None = None) -> Cycle:
     """Create a planned cycle reporting on calendar year `year` with `framework` (id or path)."""
-    from pmm.framework.loader import load
-
     require(actor, "manage_cycles")
     problems = []
     if not 2000 <= year <= 2100:
@@ -76,7 +74,7 @@ def create_cycle(session: Session, actor: Principal, year: int, framework: str, 
         raise PmmError(*problems)
     if session.scalar(select(Cycle.id).where(Cycle.year == year)) is not None:
         raise PmmError(_("a cycle reporting on {year} already exists").format(year=year))
-    fw = load(framework)
+    fw = _valid_framework(framework)
     now = now_or(now)
     cycle = Cycle(year=year, framework_id=fw.id, framework_json=fw.model_dump_json(),
                   opens_on=opens_on, closes_on=closes_on, state="planned", created_at=now,
@@ -88,6 +86,21 @@ def create_cycle(session: Session, actor: Principal, year: int, framework: str, 
                      entry(actor.username, "cycle.create", "cycle", key=str(year), field="dates",
                            new=f"{opens_on}..{closes_on}", cycle=year, at=now)])
     return cycle
+
+
+def _valid_framework(ref: str) -> Framework:
+    """The framework `ref`, refused unless it passes `pmm framework validate` (errors only:
+    quality warnings do not stop a cycle). Members would otherwise report against formulas that
+    cannot be computed, and scoring would fail later, far from the cause."""
+    from pmm.framework.criteria import validate
+
+    fw, findings = validate(ref)
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise PmmError(_("framework {ref} does not validate ({n} errors): a cycle can only be "
+                         "created on a framework that passes validation").format(
+            ref=ref, n=len(errors)), *(str(f) for f in errors))
+    return fw
 
 
 def _bump(session: Session, cycle: Cycle, expected: int | None) -> None:

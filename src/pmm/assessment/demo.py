@@ -307,7 +307,8 @@ def _participants(members: list, rng: np.random.Generator, n2022: int, n2024: in
     weights = np.array([{"high": 1.4, "upper_middle": 1.2, "lower_middle": 1.0, "low": 0.7}
                         .get(m.income_group, 0.8) for m in members])
     first = list(rng.choice(codes, n2022, replace=False, p=weights / weights.sum()))
-    stay = list(rng.choice(first, int(n2022 * 0.8), replace=False))
+    # most 2022 participants take part again, never more than the 2024 cycle holds
+    stay = list(rng.choice(first, min(int(n2022 * 0.8), n2024), replace=False))
     rest = [c for c in codes if c not in first]
     extra = list(rng.choice(rest, n2024 - len(stay), replace=False))
     return sorted(first), sorted(stay + extra)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 import unicodedata
 from urllib.parse import quote
@@ -24,13 +23,13 @@ from sqlalchemy.orm import Session
 from pmm.access import Principal, require
 from pmm.assessment.common import now_or
 from pmm.assessment.cycles import check_kpi
+from pmm.assessment.limits import check_size, limits
 from pmm.assessment.submissions import check_editable, cycle_of
 from pmm.errors import NotFound, PmmError
 from pmm.i18n import _
 from pmm.store.audit import entry, record
 from pmm.store.models import Evidence, EvidenceBlob, Submission
 
-MAX_BYTES = int(os.environ.get("PMM_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024))
 ALLOWED = {
     "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "image/tiff",
     "image/bmp", "application/msword", "application/vnd.ms-excel",
@@ -45,6 +44,10 @@ ACTIVE_NAMES = re.compile(r"\.(html?|xhtml|svgz?|xml|xsl|js|mjs|hta|swf|exe|dll|
                           re.IGNORECASE)
 ACTIVE_TEXT = re.compile(rb"^\s*(<\?xml|<!doctype|<html|<svg|<script|<head|<body|<iframe)",
                          re.IGNORECASE)
+# a script whatever its name: shebang, PHP, ASP/JSP, Windows batch, PowerShell, VBScript
+SCRIPT = re.compile(rb"^\s*(#!|<\?php|<%|@echo\s+off|Set-ExecutionPolicy|Option\s+Explicit)",
+                    re.IGNORECASE)
+TEXT_NAMES = re.compile(r"\.(txt|csv|md|text)$", re.IGNORECASE)
 MARKUP = re.compile(rb"<(script|svg|html|iframe|object|embed)[\s>/]", re.IGNORECASE)
 
 
@@ -65,12 +68,19 @@ def sniff(name: str, content: bytes) -> str:
     if ACTIVE_TEXT.match(head) or MARKUP.search(content[:65536]):
         raise PmmError(_("{name}: the file holds HTML, SVG, XML or script markup, which is not "
                          "accepted as evidence").format(name=name))
+    if SCRIPT.match(head):
+        raise PmmError(_("{name}: the file is a script or program (it starts with {start!r}), "
+                         "which is not accepted as evidence").format(
+            name=name, start=head[:12].decode("utf-8", "replace")))
     try:
         content.decode("utf-8")
     except UnicodeDecodeError:
-        return "application/octet-stream"  # unknown binary: kept, only ever downloaded
-    if b"\x00" in content:
-        return "application/octet-stream"
+        content = b"\x00"  # refused below as unknown binary
+    if b"\x00" in content or not TEXT_NAMES.search(name):
+        # the allow-list: only what the bytes show to be an accepted type is kept
+        raise PmmError(_("{name}: the content is not of an accepted type (PDF, images, office "
+                         "documents, ZIP, or UTF-8 plain text named .txt, .csv or .md), whatever "
+                         "its name says").format(name=name))
     return "text/csv" if name.lower().endswith(".csv") else "text/plain"
 
 
@@ -89,9 +99,7 @@ def add_evidence(session: Session, actor: Principal, sub: Submission, name: str,
     name = safe_name(name)
     if not content:
         raise PmmError(_("{name}: the file is empty").format(name=name))
-    if len(content) > MAX_BYTES:
-        raise PmmError(_("{name}: {size} bytes is above the limit of {limit} bytes").format(
-            name=name, size=len(content), limit=MAX_BYTES))
+    check_size(name, len(content), limits().evidence_bytes, "PMM_EVIDENCE_MAX_BYTES")
     check_kpi(cycle, kpi)
     mime = sniff(name, content)
     digest = hashlib.sha256(content).hexdigest()

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from pmm.assessment.limits import PROGRESS_BYTES, Defect, limits
 from pmm.assessment.submissions import (
     ItemChange,
     KpiChange,
@@ -43,6 +45,7 @@ from pmm.framework.model import Framework
 from pmm.i18n import _, language
 from pmm.store.models import Submission
 
+Progress = Callable[[str], None]  # receives one line about a long import's progress
 COLUMNS = list(SUBMISSION_COLUMNS)
 
 
@@ -135,6 +138,7 @@ class Parsed:
     where: dict[tuple, str] = field(default_factory=dict)  # (key, field) → location
     errors: list[str] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)
+    sheets: list[str] = field(default_factory=list)  # a workbook's sheets, in order
 
     def locate(self, key: tuple, fld: str) -> str | None:
         return self.where.get((key, fld)) or self.where.get((key, ""))
@@ -164,8 +168,9 @@ class RowReader:
         try:
             year = int(year_text)
         except ValueError:
-            p.errors.append(_("{where}: year {value!r} is not a calendar year (expected e.g. "
-                              "2024)").format(where=at["year"], value=year_text))
+            p.errors.append(Defect(_("{where}: year {value!r} is not a calendar year (expected "
+                                     "e.g. 2024)").format(where=at["year"], value=year_text),
+                                   "year"))
             bad, year = True, 0
         breakdown = cells["breakdown"].strip()
         status = cells["status"].strip() or "reported"
@@ -174,23 +179,25 @@ class RowReader:
         try:
             value = parse_value(self.kinds.get(item), value_text)
         except ValueError as exc:
-            p.errors.append(_("{where}: {value!r} is not a number (expected {expected} for "
-                              "{item})").format(where=at["value"], value=value_text.strip(),
-                                                expected=_expected_text(self.fw, item),
-                                                item=item or "?")
-                            + (f"; {exc}" if isinstance(exc, DecimalCommaError) else ""))
+            p.errors.append(Defect(_("{where}: {value!r} is not a number (expected {expected} "
+                                     "for {item})").format(
+                where=at["value"], value=value_text.strip(),
+                expected=_expected_text(self.fw, item), item=item or "?")
+                + (f"; {exc}" if isinstance(exc, DecimalCommaError) else ""), "number"))
             bad, value = True, None
         if cells.get("disclosure", "").strip():
-            p.errors.append(_("{where}: disclosure is chosen per KPI: leave it empty on a "
-                              "data-item row").format(where=at["disclosure"]))
+            p.errors.append(Defect(_("{where}: disclosure is chosen per KPI: leave it empty on "
+                                     "a data-item row").format(where=at["disclosure"]),
+                                   "disclosure"))
             bad = True
         if not item:
             return
         key = (item, year, breakdown)
         if key in self.first and not bad:
-            p.errors.append(_("{where}: {item}, year {year}, breakdown {bd!r} is already given "
-                              "at {first}").format(where=row_label, item=item, year=year,
-                                                   bd=breakdown, first=self.first[key]))
+            p.errors.append(Defect(_("{where}: {item}, year {year}, breakdown {bd!r} is already "
+                                     "given at {first}").format(
+                where=row_label, item=item, year=year, bd=breakdown, first=self.first[key]),
+                "duplicate"))
             return
         self.first[key] = row_label
         for fld, loc in at.items():
@@ -203,13 +210,13 @@ class RowReader:
         code = cells["kpi"].strip()
         for fld in ("year", "breakdown", "value"):
             if cells.get(fld, "").strip():
-                p.errors.append(_("{where}: a KPI row has no {field} (it belongs to data-item "
-                                  "rows); got {value!r}").format(where=at[fld], field=fld,
-                                                                  value=cells[fld].strip()))
+                p.errors.append(Defect(_("{where}: a KPI row has no {field} (it belongs to "
+                                         "data-item rows); got {value!r}").format(
+                    where=at[fld], field=fld, value=cells[fld].strip()), "kpi_row"))
         key = ("kpi", code)
         if key in self.first:
-            p.errors.append(_("{where}: KPI {kpi} is already given at {first}").format(
-                where=row_label, kpi=code, first=self.first[key]))
+            p.errors.append(Defect(_("{where}: KPI {kpi} is already given at {first}").format(
+                where=row_label, kpi=code, first=self.first[key]), "duplicate"))
             return
         self.first[key] = row_label
         for fld, loc in at.items():
@@ -218,7 +225,7 @@ class RowReader:
                                 cells["disclosure"].strip() or None, cells["note"]))
 
 
-def read_csv(path: Path, fw: Framework) -> Parsed:
+def read_csv(path: Path, fw: Framework, progress: Progress | None = None) -> Parsed:
     """Read a submission CSV into changes, with one error line per defect."""
     parsed = Parsed()
     name = str(path)
@@ -235,7 +242,8 @@ def read_csv(path: Path, fw: Framework) -> Parsed:
     if delimiter == ";" and language() != "fr":
         parsed.errors.append(f"{name}:1: {semicolon_hint()}")
         return parsed
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    stream = io.StringIO(text, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
@@ -252,25 +260,67 @@ def read_csv(path: Path, fw: Framework) -> Parsed:
         return parsed
     rows = RowReader(fw, parsed)
     last = reader.line_num
-    for raw in reader:
+    max_rows = limits().import_rows
+    report = _reporter(name, len(text), progress)
+    count = 0
+    while True:
         line = last + 1
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            parsed.errors.append(_csv_error(name, line, exc))
+            break  # the rest of the file cannot be split into cells reliably
         last = reader.line_num
+        count += 1
+        if count > max_rows:
+            parsed.errors.append(Defect(_(
+                "{file}:{line}: more than {limit} rows (a submission has a few hundred; set "
+                "PMM_IMPORT_MAX_ROWS to change the limit); nothing was read beyond this "
+                "line").format(file=name, line=line, limit=max_rows), "size"))
+            break
+        if count % 10_000 == 0:
+            report(stream.tell(), count)
         if not any(cell.strip() for cell in raw):
             continue
         if len(raw) != len(header):
-            parsed.errors.append(_("{file}:{line}: {n} cells, expected {m}").format(
-                file=name, line=line, n=len(raw), m=len(header)))
+            parsed.errors.append(Defect(_("{file}:{line}: {n} cells, expected {m}").format(
+                file=name, line=line, n=len(raw), m=len(header)), "cells"))
             continue
         cells = {h: str(restore(c)) for h, c in zip(header, raw, strict=True)}
         at = {c: f"{name}:{line}: {_('column')} {c}" for c in COLUMNS}
         label = f"{name}:{line}"
         is_kpi, is_item = bool(cells["kpi"].strip()), bool(cells["data_item"].strip())
         if is_kpi == is_item:
-            parsed.errors.append(_("{file}:{line}: fill either kpi (a KPI row) or data_item (a "
-                                   "data-item row), not {which}").format(
-                file=name, line=line, which=_("both") if is_kpi else _("neither")))
+            parsed.errors.append(Defect(_("{file}:{line}: fill either kpi (a KPI row) or "
+                                          "data_item (a data-item row), not {which}").format(
+                file=name, line=line, which=_("both") if is_kpi else _("neither")), "row_kind"))
         elif is_kpi:
             rows.kpi(cells, at, label)
         else:
             rows.item(cells, at, label)
     return parsed
+
+
+def _csv_error(name: str, line: int, exc: csv.Error) -> Defect:
+    if "field larger than field limit" in str(exc):
+        return Defect(_("{file}:{line}: a cell is longer than {limit} characters (a note or a "
+                        "value that long is not a submission's; check the quoting of this "
+                        "line)").format(file=name, line=line, limit=csv.field_size_limit()),
+                      "cells")
+    return Defect(_("{file}:{line}: not a readable CSV line ({error}); expected comma-separated "
+                    "cells with \"double quotes\" around cells that hold commas or line "
+                    "breaks").format(file=name, line=line, error=exc), "cells")
+
+
+def _reporter(name: str, total: int, progress: Progress | None) -> Callable[[int, int], None]:
+    """A function reporting how far the reading of a big file got (no-op for small files)."""
+    if progress is None or total < PROGRESS_BYTES:
+        return lambda _done, _rows: None
+
+    def report(done: int, rows: int) -> None:
+        progress(_("{file}: read {pct}% ({rows} rows)").format(
+            file=name, pct=min(100, done * 100 // max(total, 1)), rows=rows))
+
+    return report

@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from pmm.access import Principal
 from pmm.assessment.common import now_or
 from pmm.assessment.cycles import framework_of, get_cycle
-from pmm.assessment.exchange import read_csv
+from pmm.assessment.exchange import Progress, read_csv
+from pmm.assessment.limits import (
+    PROGRESS_BYTES,
+    capped,
+    check_size,
+    in_file_order,
+    limits,
+)
 from pmm.assessment.submissions import (
     check_editable,
     commit_plan,
@@ -47,17 +54,30 @@ class ImportResult:
 
 def import_file(session: Session, actor: Principal, year: int, member: str, path: Path, *,
                 expected_version: int | None = None, reason: str = "",
-                now: dt.datetime | None = None) -> ImportResult:
+                now: dt.datetime | None = None, progress: Progress | None = None
+                ) -> ImportResult:
     """Validate a whole CSV or workbook, then write all of it or nothing (caller's transaction).
 
     A workbook remembers the submission version it was made from: if the submission changed
-    since, the import is refused as a conflict rather than overwriting those changes.
+    since, the import is refused as a conflict rather than overwriting those changes. Files
+    beyond the limits of `pmm.assessment.limits` are refused before they are read; `progress`
+    receives a line now and then while a big file is read and checked.
     """
     now = now_or(now)
     cycle = get_cycle(session, year)
     member = check_member(member)
     fw = framework_of(cycle)
-    parsed = read_workbook(path, fw) if is_workbook(path) else read_csv(path, fw)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PmmError(f"{path}: {exc.strerror}") from None
+    check_size(str(path), size, limits().import_bytes, "PMM_IMPORT_MAX_BYTES")
+    sheets: list[str] = []
+    if is_workbook(path):
+        parsed = read_workbook(path, fw)
+        sheets = parsed.sheets
+    else:
+        parsed = read_csv(path, fw, progress)
     if parsed.meta:
         for fld, wanted in (("cycle", str(year)), ("member", member)):
             got = parsed.meta.get(fld)
@@ -85,10 +105,13 @@ def import_file(session: Session, actor: Principal, year: int, member: str, path
                 file=path, made=made_from, member=member, now=existing.version))
     sub = existing or start_submission(session, actor, year, member, now=now)
     check_editable(session, actor, sub, now, "edit")
+    if progress is not None and size >= PROGRESS_BYTES:
+        progress(_("{file}: checking {n} values").format(file=path,
+                                                         n=len(parsed.items) + len(parsed.kpis)))
     plan = plan_changes(session, sub, fw, year, parsed.items, parsed.kpis, parsed.locate)
-    errors = parsed.errors + plan.errors
+    errors = in_file_order(parsed.errors + plan.errors, sheets)
     if errors:
-        raise PmmError(*errors)
+        raise PmmError(*capped(errors))
     changes = commit_plan(session, actor, sub, plan, expected_version=expected_version,
                           reason=reason or _("import of {file}").format(file=path.name), now=now)
     return ImportResult(sub, changes)

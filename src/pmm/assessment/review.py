@@ -66,6 +66,11 @@ def start(session: Session, actor: Principal, sub: Submission, *,
 
 def _open(session: Session, sub: Submission) -> Review:
     review = open_review(session, sub) if sub.state == "in_review" else None
+    if review is None and sub.state == "resubmitted":
+        raise PmmError(_("{member}'s submission was resubmitted as revision {rev} after the "
+                         "requested changes: start the review again (a new round of the new "
+                         "revision) before recording findings or completing it").format(
+            member=sub.member, rev=sub.revision))
     if review is None:
         raise PmmError(_("{member}'s submission is {state}: no peer review is in progress")
                        .format(member=sub.member, state=sub.state))

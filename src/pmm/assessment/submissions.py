@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from pmm.access import EDITABLE, Principal, require
 from pmm.assessment.common import KPI_STATUSES, item_key, now_or
 from pmm.assessment.cycles import accepting, check_kpi, framework_of, get_cycle
-from pmm.assessment.validation import VALUE_COLUMNS, check_values, empty_values
+from pmm.assessment.limits import Defect
+from pmm.assessment.validation import VALUE_COLUMNS, check_values, did_you_mean, empty_values
 from pmm.errors import ConflictError, NotFound, PmmError
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
 from pmm.i18n import _
@@ -232,24 +233,28 @@ def plan_changes(session: Session, sub: Submission, fw: Framework, year: int,
         if not any(k in incoming for k in issue.keys):
             continue  # concerns stored values only (cannot happen: every write is checked)
         where = _where(locate, issue.keys, issue.field, issue.where)
-        plan.errors.append(f"{where}: {issue.message}")
+        plan.errors.append(Defect(f"{where}: {issue.message}", issue.rule))
 
     codes = {k.code: k for k in fw.kpis}
     effective = effective_kpis(fw, stored_kpis(session, sub))
     for change in kpis:
         key = ("kpi", change.kpi)
         if change.kpi not in codes:
-            plan.errors.append(_("{where}: {value!r} is not a KPI of framework {fw}").format(
-                where=_where(locate, (key,), "kpi", change.kpi), value=change.kpi, fw=fw.id))
+            plan.errors.append(Defect(_("{where}: {value!r} is not a KPI of framework {fw}")
+                                      .format(where=_where(locate, (key,), "kpi", change.kpi),
+                                              value=change.kpi, fw=fw.id)
+                                      + did_you_mean(change.kpi, codes), "unknown_kpi"))
             continue
         if change.status is not None and change.status not in KPI_STATUSES:
-            plan.errors.append(_("{where}: status {value!r}: expected {allowed}").format(
+            plan.errors.append(Defect(_("{where}: status {value!r}: expected {allowed}").format(
                 where=_where(locate, (key,), "status", change.kpi), value=change.status,
-                allowed=_(" or ").join(KPI_STATUSES)))
+                allowed=_(" or ").join(KPI_STATUSES)), "status"))
         if change.disclosure is not None and change.disclosure not in DISCLOSURE_LEVELS:
-            plan.errors.append(_("{where}: disclosure {value!r}: expected {allowed}").format(
-                where=_where(locate, (key,), "disclosure", change.kpi), value=change.disclosure,
-                allowed=_(" or ").join(DISCLOSURE_LEVELS)))
+            plan.errors.append(Defect(_("{where}: disclosure {value!r}: expected {allowed}")
+                                      .format(where=_where(locate, (key,), "disclosure",
+                                                           change.kpi), value=change.disclosure,
+                                              allowed=_(" or ").join(DISCLOSURE_LEVELS)),
+                                      "status"))
     if plan.errors:
         return plan
 

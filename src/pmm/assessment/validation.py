@@ -16,6 +16,8 @@ Three families, each over whole columns of a submission's values (a pandas frame
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -99,11 +101,23 @@ def _meta(fw: Framework) -> ItemMeta:
         _metas.clear()
     meta = ItemMeta(
         types={d.code: d.type for d in fw.data_items},
-        bounds={d.code: d.bounds() for d in fw.data_items},
+        bounds={d.code: d.plausible_bounds() for d in fw.data_items},
         part_of={d.code: d.part_of for d in fw.data_items if d.part_of},
         keys={d.code: tuple(d.breakdowns) for d in fw.data_items})
     _metas[id(fw)] = (fw, meta)
     return meta
+
+
+def did_you_mean(text: str, choices: Iterable[str]) -> str:
+    """' (did you mean ...?)' naming up to three close codes (empty when none is close)."""
+    close = difflib.get_close_matches(text.strip(), list(choices), n=3, cutoff=0.6)
+    if not close:
+        lowered = text.strip().casefold()
+        close = [c for c in choices if lowered and lowered in c.casefold()][:3]
+    if not close:
+        return ""
+    named = close[0] if len(close) == 1 else ", ".join(close[:-1]) + _(" or ") + close[-1]
+    return " " + _("(did you mean {choices}?)").format(choices=named)
 
 
 def year_offsets(fw: Framework) -> tuple[int, ...]:
@@ -205,7 +219,8 @@ def check_values(fw: Framework, year: int, values: pd.DataFrame) -> list[Issue]:
     for i in np.flatnonzero(~known):
         issues.append(Issue("error", "unknown_item", _(
             "{value!r} is not a data item of framework {fw}").format(
-            value=item[i], fw=fw.id), "data_item", (keys[i],)))
+            value=item[i], fw=fw.id) + did_you_mean(str(item[i]), meta.types), "data_item",
+            (keys[i],)))
     years = [year + off for off in year_offsets(fw)]
     bad_year = known & ~np.isin(yr, years)
     for i in np.flatnonzero(bad_year):

@@ -12,7 +12,11 @@ Text cells are neutralised against formula injection (`pmm.conventions`) and res
 from __future__ import annotations
 
 import re
+import zipfile
+import zlib
 from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import ParseError
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -26,9 +30,11 @@ from sqlalchemy.orm import Session
 from pmm.assessment.common import ITEM_STATUSES, KPI_STATUSES
 from pmm.assessment.cycles import framework_of
 from pmm.assessment.exchange import Parsed, RowReader, item_breakdowns, item_offsets
+from pmm.assessment.limits import Defect, limits
 from pmm.assessment.submissions import current_values, stored_kpis
 from pmm.assessment.validation import describe_expected, empty_values, required_refs
 from pmm.conventions import format_value, neutralise, restore
+from pmm.errors import PmmError
 from pmm.framework.model import DISCLOSURE_LEVELS, Framework
 from pmm.i18n import _, use_locale
 from pmm.store.models import Cycle, Submission
@@ -42,13 +48,32 @@ HEAD = PatternFill("solid", fgColor="1F4E79")
 OUTCOME = PatternFill("solid", fgColor="DDEBF7")
 KPI_FILL = PatternFill("solid", fgColor="EDEDED")
 YES_NO = {"en": ("true", "false"), "fr": ("oui", "non")}
+# what a damaged, truncated or foreign file raises while openpyxl reads it
+UNREADABLE = (InvalidFileException, OSError, KeyError, ValueError, TypeError, IndexError,
+              EOFError, zipfile.BadZipFile, zlib.error, ParseError)
+
+
+MAX_TITLE = 31  # Excel's limit on a sheet name
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut after the last whole word (with "…")."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
+    if len(head) < limit // 2:  # one very long word: cut inside it rather than lose it all
+        head = text[:limit - 1]
+    return head + "…"
 
 
 def sheet_title(code: str, name: str, used: set[str]) -> str:
-    title = re.sub(r"[\[\]:*?/\\']", " ", f"{code} {name}")[:31].strip()
-    base, n = title, 2
+    """A sheet name: code and name, cut at a word boundary to Excel's 31 characters, unique
+    (case-insensitively, as Excel compares them) with a number where two would clash."""
+    text = " ".join(re.sub(r"[\[\]:*?/\\']", " ", f"{code} {name}").split())
+    title, n = _cut(text, MAX_TITLE), 2
     while title.lower() in used or title == META_SHEET:
-        title = f"{base[:28]}~{n}"
+        suffix = f" ({n})"
+        title = _cut(text, MAX_TITLE - len(suffix)) + suffix
         n += 1
     used.add(title.lower())
     return title
@@ -77,7 +102,7 @@ class _Validations:
 
 def _value_rule(fw: Framework, item: str, lang: str) -> tuple[tuple, dict]:
     d = fw.data_item(item)
-    lo, hi = d.bounds()
+    lo, hi = d.plausible_bounds()
     expected = describe_expected(fw, item)
     common = {"error": _("Expected {expected}.").format(expected=expected),
               "errorTitle": _("Invalid value"), "prompt": expected}
@@ -314,50 +339,100 @@ def _text(value: object) -> str:
 def read_workbook(path: Path, fw: Framework) -> Parsed:
     """Read a filled workbook into changes; each defect names FILE!Sheet!Cell."""
     parsed = Parsed()
+    check_package(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        parsed.errors.append(_("{file}: not a readable Excel workbook ({error})").format(
-            file=path, error=exc))
+    except UNREADABLE as exc:
+        parsed.errors.append(_unreadable(path, exc))
         return parsed
     try:
-        if META_SHEET not in wb.sheetnames:
-            parsed.errors.append(_("{file}: not a workbook made by `pmm submission template` "
-                                   "(no {sheet} sheet)").format(file=path, sheet=META_SHEET))
-            return parsed
-        for k, v in wb[META_SHEET].iter_rows(min_row=1, max_col=2, values_only=True):
-            if k:
-                parsed.meta[str(k)] = _text(v)
-        if parsed.meta.get("framework") not in (None, "", fw.id):
-            parsed.errors.append(_("{file}: made for framework {got}, the cycle uses {fw}")
-                                 .format(file=path, got=parsed.meta["framework"], fw=fw.id))
-            return parsed
-        rows = RowReader(fw, parsed)
-        for ws in wb.worksheets:
-            if ws.title == META_SHEET:
-                continue
-            for number, cells in enumerate(ws.iter_rows(min_row=HEADER_ROW + 1, max_col=9,
-                                                        values_only=True),
-                                           start=HEADER_ROW + 1):
-                kind = cells[0] if cells else None
-                if kind not in ("kpi", "item"):
-                    continue
-                by_name = {name: _text(cells[i]) if i < len(cells) else ""
-                           for i, name in enumerate(COLS)}
-                by_name["data_item"] = by_name["code"] if kind == "item" else ""
-                by_name["kpi"] = by_name["code"] if kind == "kpi" else ""
-                yes_no = {YES_NO["fr"][0]: "true", YES_NO["fr"][1]: "false"}
-                by_name["value"] = yes_no.get(by_name["value"].strip().lower(),
-                                              by_name["value"])
-                at = {name: f"{path}!{ws.title}!{COLS[col]}{number}" for name, col in
-                      (("kpi", "code"), ("data_item", "code"), ("year", "year"),
-                       ("breakdown", "breakdown"), ("value", "value"), ("status", "status"),
-                       ("disclosure", "disclosure"), ("note", "note"))}
-                label = f"{path}!{ws.title}!{number}"
-                if kind == "kpi":
-                    rows.kpi(by_name, at, label)
-                else:
-                    rows.item(by_name, at, label)
+        return _read_sheets(wb, path, fw, parsed)
+    except UNREADABLE as exc:  # read-only workbooks are read lazily, sheet by sheet
+        parsed.errors.append(_unreadable(path, exc))
+        return parsed
     finally:
         wb.close()
+
+
+def _unreadable(path: Path, exc: Exception) -> Defect:
+    return Defect(_("{file}: not a readable Excel workbook, damaged or cut short ({error}); "
+                    "save it again from Excel, or make a new template").format(
+        file=path, error=f"{type(exc).__name__}: {exc}"),
+                  "file")
+
+
+def check_package(path: Path) -> None:
+    """Refuse a workbook whose parts unpack to more than the limits allow, before parsing it:
+    an .xlsx is a ZIP archive, and a small one can unpack to gigabytes (a "zip bomb")."""
+    bounds = limits()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise PmmError(_unreadable(path, exc)) from None
+    total = sum(p.file_size for p in parts)
+    packed = max(1, sum(p.compress_size for p in parts))
+    if total > bounds.xlsx_uncompressed_bytes:
+        raise PmmError(_("{file}: the workbook unpacks to {size} bytes, above the limit of "
+                         "{limit} bytes (set PMM_XLSX_MAX_UNCOMPRESSED_BYTES to change it); "
+                         "nothing was read").format(file=path, size=total,
+                                                    limit=bounds.xlsx_uncompressed_bytes))
+    worst = max(parts, key=lambda p: p.file_size / max(1, p.compress_size), default=None)
+    ratios = [total / packed] + ([worst.file_size / max(1, worst.compress_size)] if worst else [])
+    # tiny parts compress well whatever they hold: only parts of some size count
+    big = worst is not None and worst.file_size >= 1024 * 1024
+    if total / packed > bounds.xlsx_ratio or (big and max(ratios) > bounds.xlsx_ratio):
+        raise PmmError(_("{file}: the workbook unpacks to {ratio:.0f} times its size, above the "
+                         "limit of {limit} (set PMM_XLSX_MAX_RATIO to change it); a real "
+                         "workbook is far less compressed, so nothing was read").format(
+            file=path, ratio=max(ratios), limit=bounds.xlsx_ratio))
+
+
+def _read_sheets(wb: Any, path: Path, fw: Framework, parsed: Parsed) -> Parsed:
+    if META_SHEET not in wb.sheetnames:
+        parsed.errors.append(_("{file}: not a workbook made by `pmm submission template` "
+                               "(no {sheet} sheet)").format(file=path, sheet=META_SHEET))
+        return parsed
+    for k, v in wb[META_SHEET].iter_rows(min_row=1, max_col=2, values_only=True):
+        if k:
+            parsed.meta[str(k)] = _text(v)
+    if parsed.meta.get("framework") not in (None, "", fw.id):
+        parsed.errors.append(_("{file}: made for framework {got}, the cycle uses {fw}")
+                             .format(file=path, got=parsed.meta["framework"], fw=fw.id))
+        return parsed
+    rows = RowReader(fw, parsed)
+    parsed.sheets = list(wb.sheetnames)
+    count, max_rows = 0, limits().import_rows
+    for ws in wb.worksheets:
+        if ws.title == META_SHEET:
+            continue
+        for number, cells in enumerate(ws.iter_rows(min_row=HEADER_ROW + 1, max_col=9,
+                                                    values_only=True),
+                                       start=HEADER_ROW + 1):
+            kind = cells[0] if cells else None
+            if kind not in ("kpi", "item"):
+                continue
+            by_name = {name: _text(cells[i]) if i < len(cells) else ""
+                       for i, name in enumerate(COLS)}
+            by_name["data_item"] = by_name["code"] if kind == "item" else ""
+            by_name["kpi"] = by_name["code"] if kind == "kpi" else ""
+            yes_no = {YES_NO["fr"][0]: "true", YES_NO["fr"][1]: "false"}
+            by_name["value"] = yes_no.get(by_name["value"].strip().lower(),
+                                          by_name["value"])
+            at = {name: f"{path}!{ws.title}!{COLS[col]}{number}" for name, col in
+                  (("kpi", "code"), ("data_item", "code"), ("year", "year"),
+                   ("breakdown", "breakdown"), ("value", "value"), ("status", "status"),
+                   ("disclosure", "disclosure"), ("note", "note"))}
+            label = f"{path}!{ws.title}!{number}"
+            count += 1
+            if count > max_rows:
+                parsed.errors.append(Defect(_(
+                    "{where}: more than {limit} rows (a submission has a few hundred; set "
+                    "PMM_IMPORT_MAX_ROWS to change the limit); nothing was read beyond this "
+                    "row").format(where=label, limit=max_rows), "size"))
+                return parsed
+            if kind == "kpi":
+                rows.kpi(by_name, at, label)
+            else:
+                rows.item(by_name, at, label)
     return parsed

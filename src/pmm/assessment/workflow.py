@@ -37,6 +37,7 @@ from pmm.assessment.submissions import (
     current_values,
     cycle_of,
     effective_kpis,
+    explain,
     explanations,
     new_revision,
     stored_kpis,
@@ -49,8 +50,9 @@ from pmm.assessment.validation import (
     check_required,
     check_values,
     completeness,
+    did_you_mean,
 )
-from pmm.errors import PmmError
+from pmm.errors import NotFound, PmmError
 from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.store.audit import entry, record
@@ -137,6 +139,21 @@ def report(session: Session, sub: Submission, actor: Principal, *,
     warnings = check_plausibility(fw, year, values, peers, thresholds)
     return Report(found, warnings, explanations(session, sub),
                   completeness(fw, year, values, kpis))
+
+
+def explain_warning(session: Session, actor: Principal, sub: Submission, warning: str, text: str,
+                    *, expected_version: int | None = None, now: dt.datetime | None = None
+                    ) -> None:
+    """Explain one of the warnings the submission has now (an unknown id is refused, so an
+    explanation never sits on a warning that does not exist)."""
+    ids = [w.id for w in report(session, sub, actor).warnings]
+    if warning not in ids:
+        year = cycle_of(session, sub).year
+        raise NotFound(_("{id!r} is not a warning of {member}'s submission to cycle {year} "
+                         "(its warnings now: {ids})").format(
+            id=warning, member=sub.member, year=year, ids=", ".join(ids) or _("none"))
+            + did_you_mean(warning, ids))
+    explain(session, actor, sub, warning, text, expected_version=expected_version, now=now)
 
 
 def move(session: Session, actor: Principal, sub: Submission, action: str, *,

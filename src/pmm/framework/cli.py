@@ -11,18 +11,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from ruamel.yaml import YAML
 
 from pmm.conventions import neutralise
 from pmm.errors import PmmError
+from pmm.framework.criteria import check as check_loaded
 from pmm.framework.criteria import validate as check_framework
 from pmm.framework.diff import diff as diff_frameworks
 from pmm.framework.loader import load, shipped_ids
 from pmm.framework.model import Framework
 from pmm.framework.workbook import write_workbook
 from pmm.i18n import _, format_number, language, ngettext
+from pmm.terminal import console
 
 app = typer.Typer(
     help=_("The mechanism as data: list, show, validate, diff and export framework versions.\n\n"
@@ -31,7 +33,7 @@ app = typer.Typer(
     "obtained."),
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
+out = console()
 
 
 class ShowFormat(StrEnum):
@@ -71,6 +73,7 @@ def show(
                                                help=_("summary, json, yaml or md."))] = "summary",
 ) -> None:
     fw = load(ref)
+    _warn_if_invalid(ref, fw)
     if format == ShowFormat.json:
         sys.stdout.write(json.dumps(fw.model_dump(mode="json"), ensure_ascii=False, indent=2))
         sys.stdout.write("\n")
@@ -85,10 +88,19 @@ def show(
         _summary(fw, language())
 
 
+def _warn_if_invalid(ref: str, fw: Framework) -> None:
+    """Say on stderr (the output itself stays clean) when a framework fails validation."""
+    errors = [f for f in check_loaded(fw) if f.severity == "error"]
+    if errors:
+        typer.echo(_("Warning: framework {ref} does not validate ({n} errors, e.g. {first}); no "
+                     "cycle can be created on it. See `pmm framework validate {ref}`.").format(
+            ref=ref, n=len(errors), first=errors[0]), err=True)
+
+
 def _summary(fw: Framework, lang: str) -> None:
     info = fw.framework
-    out.print(f"[bold]{info.title.get(lang)}[/bold]  ({info.id}, {info.status}, "
-              f"{info.date.isoformat()})")
+    out.print(Text(info.title.get(lang), style="bold")
+              + f"  ({info.id}, {info.status}, {info.date.isoformat()})")
     confirmed = sum(k.provenance.status == "confirmed" for k in fw.kpis)
     out.print(_("{d} dimensions, {o} expected outcomes, {k} KPIs ({c} confirmed from public WCO "
                 "sources, {r} reconstructed), {i} data items ({m} measurable from microdata), "
@@ -107,8 +119,9 @@ def _summary(fw: Framework, lang: str) -> None:
         table.add_column(_("disclosure"))
         table.add_column(_("status"))
         for outcome in fw.outcomes_of_dimension(dim.code):
-            table.add_row(f"[bold]{outcome.code}[/bold]", f"[bold]{outcome.name.get(lang)}[/bold]",
-                          "", "", "", "", outcome.provenance.status)
+            table.add_row(Text(outcome.code, style="bold"),
+                          Text(outcome.name.get(lang), style="bold"), "", "", "", "",
+                          outcome.provenance.status)
             for kpi in fw.kpis_of_outcome(outcome.code):
                 table.add_row(kpi.code, kpi.name.get(lang), kpi.unit,
                               "↑" if kpi.direction == "higher" else "↓", kpi.years,
@@ -181,7 +194,10 @@ def diff(
     format: Annotated[DiffFormat, typer.Option("--format", "-f",
                                                help=_("table, json or csv."))] = "table",
 ) -> None:
-    result = diff_frameworks(load(old), load(new))
+    old_fw, new_fw = load(old), load(new)
+    _warn_if_invalid(old, old_fw)
+    _warn_if_invalid(new, new_fw)
+    result = diff_frameworks(old_fw, new_fw)
     rows = result.rows()
     if format == DiffFormat.json:
         typer.echo(json.dumps({"old": result.old, "new": result.new, "changes": rows},

@@ -86,6 +86,12 @@ class Breakdown(Strict):
 
 
 DataType = Literal["count", "currency", "percentage", "hours", "days", "yes_no", "number"]
+# Plausibility ceilings of the types without a natural maximum (catalog/README.md): a value above
+# is a typing or unit error, never a real figure (a trillion declarations, a quintillion in any
+# currency, a million hours; days are also person-days of training, hence a billion). An
+# explicit `max` of a data item overrides them.
+CEILINGS: dict[str, float] = {"count": 1e12, "currency": 1e18, "hours": 1e6, "days": 1e9,
+                              "number": 1e15}
 
 
 class DataItem(Strict):
@@ -120,6 +126,16 @@ class DataItem(Strict):
             hi = 100.0 if hi is None else hi
         if self.type == "yes_no":
             lo, hi = 0.0, 1.0
+        return lo, hi
+
+    def plausible_bounds(self) -> tuple[float | None, float | None]:
+        """What a reported value may be: `bounds()`, with the type's ceiling (`CEILINGS`) where
+        no maximum is given (and -ceiling for a plain number without a minimum)."""
+        lo, hi = self.bounds()
+        ceiling = CEILINGS.get(self.type)
+        if ceiling is not None:
+            hi = ceiling if hi is None else hi
+            lo = -ceiling if lo is None else lo
         return lo, hi
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,13 +26,14 @@ from pmm.measure import trs as trs_mod
 from pmm.measure.generate import generate as generate_folder
 from pmm.measure.microdata import Microdata
 from pmm.measure.verify import verify as verify_folder
+from pmm.terminal import console
 
 app = typer.Typer(
     help=_("Measure from microdata: verify an extract, Time Release Study, data items, synthetic "
     "data."),
     no_args_is_help=True,
 )
-err = Console(stderr=True)
+err = console(stderr=True)
 
 EngineOpt = Annotated[str, typer.Option("--engine", help=_("duckdb (default) or spark."))]
 MasterOpt = Annotated[str | None, typer.Option(

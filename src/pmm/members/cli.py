@@ -8,18 +8,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pmm.errors import PmmError
 from pmm.i18n import _, language
 from pmm.members.groups import DIMENSIONS, load_groups, peer_groups
 from pmm.members.model import ADMIN_TYPES, GEOGRAPHIES, INCOME_GROUPS, REGIONS, Label, Member
 from pmm.members.registry import load_members, member
+from pmm.terminal import console
 
 app = typer.Typer(help=_("WCO Member administrations (region, income group, geography, "
                   "administration type, sources) and peer groups."), no_args_is_help=True)
-out = Console(highlight=False, soft_wrap=True)
+out = console()
 
 
 def _label(vocabulary: dict[str, Label], code: str) -> str:
@@ -76,7 +77,7 @@ def show(iso3: Annotated[str, typer.Argument(
         help=_("ISO 3166-1 alpha-3 code, e.g. KEN."))]) -> None:
     m: Member = member(iso3)
     yes_no = {True: _("yes"), False: _("no"), None: _("unknown")}
-    out.print(f"[bold]{m.name}[/bold] ({m.iso3})")
+    out.print(Text(m.name, style="bold") + f" ({m.iso3})")
     for label, value in (
         (_("English name"), m.name_en),
         (_("French name"), m.name_fr),

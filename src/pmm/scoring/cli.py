@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from pmm import __version__
 from pmm.errors import PmmError
 from pmm.i18n import _, format_number, ngettext
+from pmm.terminal import console
 
 app = typer.Typer(
     help=_("General composite-indicator engine (COINr-compatible): run a SPEC.yaml stage by stage, "
@@ -24,7 +24,7 @@ app = typer.Typer(
            "customs-pmm (docs/methodology-scoring.md); they are not official WCO ratings."),
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
+out = console()
 
 SpecArg = Annotated[Path, typer.Argument(help=_("SPEC.yaml, or the run.json of an earlier run."))]
 OutOpt = Annotated[Path, typer.Option("--out", help=_("Folder receiving the results."))]

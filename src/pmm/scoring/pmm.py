@@ -4,15 +4,20 @@ dimensions by the framework's aggregation rules.
 Rules (all "higher is better" after the KPI's direction is applied):
 - goalposts: fixed bounds, clipped, so scores compare across cycles;
 - bands: PEFA-style A–D levels (A = 100, B = 66.7, C = 33.3, D = 0); a KPI the member could not
-  report (not available or not computable) gets D*, "insufficient information", which aggregates
-  like D, as in PEFA;
+  report (not available or not computable) gets the grade D*, "insufficient information", but
+  no score (see below);
 - distance_to_target: 1 − (target − x)/(target − reference), capped at the target;
 - percentile_rank: within the cycle's members that have a value;
 - zscore: 50 + 10·z within the cycle (a T-score), clipped to 0–100.
-A not applicable KPI is left out of every aggregate (as PEFA's NA). An aggregate is computed only
-where the framework defines its level, and only when at least `min_coverage` of its children have
-a score; the weights are re-scaled over the children present. Every score is labelled as computed
-by this documented method, never as an official WCO rating.
+One rule for what has no value, at every level (docs/methodology-scoring.md, "Not applicable,
+not available and missing"): a KPI that is not applicable, not available or not computable
+(missing data) has no score, never 0, and is left out of every aggregate. Coverage is the share
+of the *applicable* children that have a score: not applicable children leave the denominator,
+not available and missing ones stay in it. An aggregate is computed only where the framework
+defines its level and only when its coverage reaches `min_coverage` (and at least one child has
+a score); the weights are re-scaled over the children scored. A parent all of whose children are
+not applicable is itself not applicable. Every score is labelled as computed by this documented
+method, never as an official WCO rating.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from pmm.scoring import pefa, rules
 from pmm.scoring.aggregation import aggregate
 
 COLUMNS = ["member", "level", "code", "value", "score", "grade", "status", "reason"]
-GRADE_SCORE = {"A": 100.0, "B": 200.0 / 3, "C": 100.0 / 3, "D": 0.0, "D*": 0.0}
+# D* (insufficient information) is a grade without a score: the KPI could not be assessed
+GRADE_SCORE = {"A": 100.0, "B": 200.0 / 3, "C": 100.0 / 3, "D": 0.0, "D*": np.nan}
 
 
 def score_kpi(kpi: KPI, values: np.ndarray, unavailable: np.ndarray) -> tuple[np.ndarray,
@@ -88,7 +94,8 @@ def _aggregate_level(level: str, rule: LevelAggregation, children: pd.DataFrame,
         with np.errstate(invalid="ignore", divide="ignore"):
             coverage = np.where(n_applicable > 0, n_scored / np.maximum(n_applicable, 1), 0.0)
         status = np.where(n_applicable == 0, "not_applicable",
-                          np.where(coverage < rule.min_coverage, "insufficient_data", "ok"))
+                          np.where((coverage < rule.min_coverage) | (n_scored == 0),
+                                   "insufficient_data", "ok"))
         reason = np.where(
             status == "ok", "",
             np.where(status == "not_applicable", f"no applicable {_child(level)}",
@@ -105,7 +112,8 @@ def _aggregate_level(level: str, rule: LevelAggregation, children: pd.DataFrame,
 def _pefa(x: np.ndarray, method: str) -> np.ndarray:
     """PEFA M1/M2 over children scores read as grades (≥75 A, ≥50 B, ≥25 C, else D), back on
     the 0–100 scale (D = 0 … A = 100, "+" half a step)."""
-    grades = np.select([x >= 75, x >= 50, x >= 25, x >= 0], ["A", "B", "C", "D"], "")
+    # a child without a score is left out (NA), as everywhere else
+    grades = np.select([x >= 75, x >= 50, x >= 25, x >= 0], ["A", "B", "C", "D"], "NA")
     combine = pefa.pefa_m1 if method == "pefa_m1" else pefa.pefa_m2
     out = np.asarray(combine(grades.astype(object)), dtype=object) if len(x) else np.array([])
     return np.array([(pefa.GRADE_VALUES[g] - 1) / 3 * 100 if g in pefa.GRADE_VALUES else np.nan

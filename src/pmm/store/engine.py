@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -78,6 +79,7 @@ def _create(resolved: str) -> Engine:
                          "postgresql://user@host/db.").format(url=resolved)) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        _check_sqlite_file(parsed.database, resolved)
         engine = create_engine(resolved, connect_args={"timeout": 60, "isolation_level": None})
 
         @event.listens_for(engine, "connect")
@@ -111,6 +113,33 @@ def _create(resolved: str) -> Engine:
         return found
 
     return engine
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(database: str | None, url: str) -> None:
+    """Refuse a URL whose file exists but is not an SQLite database (a CSV, a workbook, a
+    folder), before SQLite fails on it with a bare "file is not a database"."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.is_dir():
+        raise PmmError(_("Database URL {url!r}: {path} is a folder, not an SQLite database "
+                         "file.").format(url=display_url(url), path=path))
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return  # a new database is created there
+    except OSError as exc:
+        raise PmmError(_("Database URL {url!r}: {path} cannot be read ({error}).").format(
+            url=display_url(url), path=path, error=exc.strerror)) from None
+    if head and head != SQLITE_HEADER:
+        raise PmmError(_("Database URL {url!r}: {path} is not an SQLite database (it starts with "
+                         "{start!r}); give the database file, e.g. sqlite:///pmm.db, not a data "
+                         "file.").format(url=display_url(url), path=path,
+                                         start=head.decode("utf-8", "replace")))
 
 
 @contextmanager
