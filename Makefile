@@ -16,14 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Until the web platform exists, the main job is a guided run on the embedded database (pmm.db):
-# the framework, the demo data (seeded once), then what each audience gets out of it.
+# The main job: the web platform on the embedded database (pmm.db), with the demo data seeded once.
 run: install
-	$(BIN)/pmm framework show wco-pmm-v1
 	test -f pmm.db || $(BIN)/pmm demo
-	$(BIN)/pmm cycle show 2024
-	$(BIN)/pmm benchmark --cycle 2024 --kpi TF.1.1 --by region --as wb-pmmpt --format table
-	$(BIN)/pmm gaps --cycle 2024 --member ALB --summary --format table --as ncp-alb
+	@echo "Demo sign-ins (password pmm-demo-2024 for all): secretariat, reviewer1..3, wb-pmmpt,"
+	@echo "  ncp-<iso3> and viewer-<iso3> of each participating member (e.g. ncp-alb); see pmm user list"
+	$(BIN)/pmm serve --host 127.0.0.1 --port 8000
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
