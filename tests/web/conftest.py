@@ -61,13 +61,20 @@ def seed(url: str) -> None:
 class Platform:
     url: str
     settings: Settings
+    _app: object = None
 
     def app(self):  # type: ignore[no-untyped-def]
+        """The application (one per test; `new_app` stands for another worker)."""
+        if self._app is None:
+            self._app = create_app(self.settings)
+        return self._app
+
+    def new_app(self):  # type: ignore[no-untyped-def]
         return create_app(self.settings)
 
-    def client(self, username: str | None = None) -> TestClient:
+    def client(self, username: str | None = None, *, worker: bool = False) -> TestClient:
         """A browser: anonymous, or signed in as `username` with a fresh session."""
-        app = self.app()
+        app = self.new_app() if worker else self.app()
         client = TestClient(app, base_url="http://testserver")
         if username:
             with transaction(self.url) as session:

@@ -58,7 +58,7 @@ def test_wrong_password_then_throttled_per_user(platform) -> None:
 
 
 def test_throttling_is_shared_by_every_worker(platform) -> None:
-    first, second = platform.client(), platform.client()  # two applications, one database
+    first, second = platform.client(), platform.client(worker=True)  # two workers, one database
     for _ in range(auth.MAX_FAILURES_USER):
         login(first, "viewer-alb", "wrong-password")
     assert login(second, "viewer-alb").status_code == 429

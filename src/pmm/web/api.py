@@ -56,7 +56,7 @@ ERRORS = {code: {"model": ErrorResponse, "description": text} for code, text in 
     (422, "Invalid input; each message names the field and what was expected."),
     (429, "Too many requests."))}
 
-router = APIRouter(prefix=API, tags=["api"], responses=ERRORS)  # type: ignore[arg-type]
+router = APIRouter(tags=["api"], responses=ERRORS)  # type: ignore[arg-type]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Year = Annotated[int, Field(ge=1900, le=2200)]
@@ -190,13 +190,13 @@ class VersionIn(Strict):
     expected_version: Annotated[int, Field(ge=0)]
 
 
-@router.get("/me")
+@router.get(API + "/me")
 def me(ctx: Ctx = Depends(guard)) -> Me:
     who = ctx.principal
     return Me(username=who.username, role=who.role, member=who.member)
 
 
-@router.get("/framework/{fw}")
+@router.get(API + "/framework/{fw}")
 def framework(fw: str, ctx: Ctx = Depends(guard)) -> FrameworkOut:
     model = shipped(fw)
     lang = ctx.lang
@@ -212,7 +212,7 @@ def framework(fw: str, ctx: Ctx = Depends(guard)) -> FrameworkOut:
                      disclosure=k.disclosure) for k in model.kpis])
 
 
-@router.get("/cycles")
+@router.get(API + "/cycles")
 def cycles(ctx: Ctx = Depends(guard)) -> list[CycleOut]:
     with ctx.db() as session:
         rows = session.scalars(select(Cycle).order_by(Cycle.year)).all()
@@ -221,7 +221,7 @@ def cycles(ctx: Ctx = Depends(guard)) -> list[CycleOut]:
                 for c in rows]
 
 
-@router.get("/cycles/{year}/submissions")
+@router.get(API + "/cycles/{year}/submissions")
 def submissions(year: int, offset: Offset = 0, limit: Limit = 100,
                 ctx: Ctx = Depends(guard)) -> SubmissionList:
     """The submissions of a cycle that the caller may read in full."""
@@ -246,7 +246,7 @@ def _existing(session, year: int, member: str):  # type: ignore[no-untyped-def]
     return cycle, code, sub
 
 
-@router.get(API_SUB[len(API):])
+@router.get(API_SUB)
 def submission(year: int, member: str, ctx: Ctx = Depends(guard)) -> SubmissionOut:
     with ctx.db() as session:
         cycle, code, sub = _existing(session, year, member)
@@ -262,7 +262,7 @@ def submission(year: int, member: str, ctx: Ctx = Depends(guard)) -> SubmissionO
             errors=[str(i) for i in report.errors], warnings=[str(i) for i in report.warnings])
 
 
-@router.get(API_SUB[len(API):] + "/values")
+@router.get(API_SUB + "/values")
 def values(year: int, member: str, offset: Offset = 0, limit: Limit = 500,
            ctx: Ctx = Depends(guard)) -> ValueList:
     with ctx.db() as session:
@@ -275,7 +275,7 @@ def values(year: int, member: str, offset: Offset = 0, limit: Limit = 500,
     return ValueList(page=Page(offset=offset, limit=limit, total=len(frame)), items=items)
 
 
-@router.post(API_SUB[len(API):] + "/values")
+@router.post(API_SUB + "/values")
 def save_values(year: int, member: str, body: ChangesIn, ctx: Ctx = Depends(guard)) -> Saved:
     """Set values and KPI statuses, all or nothing; `expected_version` refuses a stale write."""
     with ctx.db() as session:
@@ -291,7 +291,7 @@ def save_values(year: int, member: str, body: ChangesIn, ctx: Ctx = Depends(guar
         return Saved(version=sub.version, changes=changes)
 
 
-@router.post(API_SUB[len(API):] + "/import")
+@router.post(API_SUB + "/import")
 def import_api(year: int, member: str, file: UploadFile = File(...),
                ctx: Ctx = Depends(guard)) -> Saved:
     """Upload a submission CSV or a filled workbook (all or nothing)."""
@@ -301,7 +301,7 @@ def import_api(year: int, member: str, file: UploadFile = File(...),
         return Saved(version=sub.version, changes=changes)
 
 
-@router.post(API_SUB[len(API):] + "/submit")
+@router.post(API_SUB + "/submit")
 def submit(year: int, member: str, body: VersionIn, ctx: Ctx = Depends(guard)) -> SubmissionRow:
     with ctx.db() as session:
         _cycle, code, sub = _existing(session, year, member)

@@ -104,8 +104,10 @@ def create_app(settings: Settings) -> FastAPI:
             secret = auth.platform_secret(session)
     app.state.signer = auth.Signer(secret)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for module in (pages_public, pages_account, pages_submission, pages_secretariat, api):
-        app.include_router(module.router)
+    app.state.routers = [m.router for m in (pages_public, pages_account, pages_submission,
+                                            pages_secretariat, api)]
+    for router in app.state.routers:
+        app.include_router(router)
 
     @app.exception_handler(PmmError)
     async def _domain(request: Request, exc: PmmError) -> Response:
@@ -143,6 +145,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_middleware(SecurityHeaders, secure=settings.secure, max_body=settings.max_upload)
     return app
+
+
+def served(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route the application serves (HEAD aside)."""
+    found = {("GET", app.openapi_url or "")}
+    for router in app.state.routers:
+        for route in router.routes:
+            found |= {(m, route.path) for m in getattr(route, "methods", ()) if m != "HEAD"}
+    return found
 
 
 def make_app() -> Any:

@@ -45,7 +45,6 @@ from pmm.web.submission_view import (
     framework_for,
     lookup,
     outcome_or_404,
-    parse_value_field,
 )
 
 router = APIRouter()
@@ -166,7 +165,7 @@ def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]
             for f in group.fields:
                 text = posted.get(f.name, f.text).strip()
                 original = posted.get("o" + f.name, f.original)
-                f.text = text
+                f.text, f.original = text, original  # as the user's form had them
                 if text == original:
                     continue
                 try:
@@ -219,6 +218,8 @@ def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]
                     form.changed.append((f"{group.code} {f.label}", ours.original or "—",
                                          f.original or "—"))
                 if ours is not None:  # the new baseline is what is stored now
+                    if ours.text == ours.original:  # untouched by the user: show the new value
+                        ours.text = f.original
                     ours.original = f.original
         form.version = fresh.version
         form.general += exc.lines
