@@ -157,7 +157,7 @@ def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]
     version_text = posted.get("version", "")
     version = int(version_text) if version_text.isdigit() else None
     with ctx.db() as session:
-        form, sub, actions = _form(ctx, session, year, member, outcome)
+        form, _sub, actions = _form(ctx, session, year, member, outcome)
         fw = framework_for(lookup(session, year, member)[0])
         kinds = {d.code: d.type for d in fw.data_items}
         items: list[ItemChange] = []
@@ -194,7 +194,7 @@ def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]
 
     try:
         with ctx.db() as session:
-            cycle, code, found = lookup(session, year, member)
+            _cycle, code, found = lookup(session, year, member)
             if found is None:
                 if version not in (None, 0):
                     raise ConflictError(_("This submission no longer exists; reload the page."))

@@ -128,7 +128,7 @@ class EntryForm:
 
 
 def label_of(fw: Framework, key: Key, lang: str) -> str:
-    item, year, breakdown = key
+    _item, year, breakdown = key
     text = f"{year}"
     if breakdown:
         text += " · " + breakdown
