@@ -16,7 +16,7 @@ from pmm.store.users import authenticate, set_password
 from pmm.web import auth
 from pmm.web.core import Ctx, finish, guard, redirect, render, safe_next
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
 
 
 def client_address(ctx: Ctx) -> str:

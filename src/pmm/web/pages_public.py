@@ -12,7 +12,7 @@ from pmm.i18n import LANGUAGES, _
 from pmm.web.auth import LANG_COOKIE
 from pmm.web.core import Ctx, finish, guard, render, safe_next
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
 
 
 def shipped(fw_id: str) -> Framework:

@@ -21,7 +21,7 @@ from pmm.store.models import Cycle, Submission
 from pmm.web.core import Ctx, guard, redirect, render
 from pmm.web.submission_view import cycle_or_404
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
 
 
 @router.get("/secretariat")

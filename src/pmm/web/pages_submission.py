@@ -47,7 +47,7 @@ from pmm.web.submission_view import (
     outcome_or_404,
 )
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
 KPI_STATUSES = ("reported", "not_applicable", "not_available")
 # Workflow buttons on a submission's page: action → (path, the input it needs or "")
 BUTTONS = {
@@ -254,9 +254,13 @@ def import_upload(ctx: Ctx, year: int, member: str, upload: UploadFile) -> tuple
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(content)
-        with ctx.db() as session:
-            _cycle, code, _sub = lookup(session, year, member)
-            result = import_file(session, ctx.principal, year, code, path)
+        try:
+            with ctx.db() as session:
+                _cycle, code, _sub = lookup(session, year, member)
+                result = import_file(session, ctx.principal, year, code, path)
+        except PmmError as exc:  # name the file as the user knows it, not our temporary copy
+            exc.lines = [line.replace(str(path), name) for line in exc.lines]
+            raise
     return result.changes, name
 
 
