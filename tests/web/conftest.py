@@ -97,3 +97,59 @@ def page_csrf(client: TestClient, path: str = "/") -> str:
 def platform(database_url: str) -> Iterator[Platform]:
     seed(database_url)
     yield Platform(database_url, Settings(database_url))
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`pmm serve` on 127.0.0.1 and a random port, over a seeded SQLite database."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from pmm.store.engine import dispose
+    from pmm.store.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("live") / "pmm.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    seed(url)
+    dispose(url)
+    port = _free_port()
+    log = (path.parent / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pmm", "serve", "--port", str(port), "--database-url", url],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PMM_LANG": "en"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None:
+                    raise RuntimeError((path.parent / "server.log").read_text()) from None
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("pmm serve did not answer within 30 s")
+        yield LiveServer(base, url)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
