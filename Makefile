@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,13 @@ run: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 
-test: lint
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used):
+# installed here when it is missing and we may (root).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+
+test: lint chromium
 	$(BIN)/pytest
 
 bench: install
@@ -34,4 +40,4 @@ bench: install
 	$(BIN)/python benchmarks/measure_items.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts
