@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import httpx
@@ -104,15 +104,14 @@ def plan(year: int, member: str, cookie: str, token: str) -> list[tuple[str, str
 
 
 async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds: float
-                    ) -> tuple[dict[str, list[float]], int, float]:
+                    ) -> tuple[dict[str, list[float]], Counter[str], float]:
     timings: dict[str, list[float]] = defaultdict(list)
-    errors = 0
+    errors: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=len(users), max_keepalive_connections=len(users))
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         stop = time.perf_counter() + seconds
 
         async def user(steps: list[tuple[str, str, dict]], offset: int) -> None:
-            nonlocal errors
             i = offset
             while time.perf_counter() < stop:
                 label, path, headers = steps[i % len(steps)]
@@ -120,11 +119,11 @@ async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds
                 start = time.perf_counter()
                 try:
                     answer = await client.get(path, headers=headers)
-                    ok = answer.status_code < 400
-                except httpx.HTTPError:
-                    ok = False
+                    if answer.status_code >= 400:
+                        errors[f"{label}: HTTP {answer.status_code}"] += 1
+                except httpx.HTTPError as exc:
+                    errors[f"{label}: {type(exc).__name__}"] += 1
                 timings[label].append(time.perf_counter() - start)
-                errors += not ok
 
         began = time.perf_counter()
         await asyncio.gather(*(user(steps, n) for n, steps in enumerate(users)))
@@ -143,7 +142,7 @@ def report(backend: str, bare: tuple, mix: tuple) -> None:
     b50, b95, b99 = quantiles(b_all)
     b_rps = len(b_all) / b_elapsed
     print(f"\n== {backend}: bare /healthz: {len(b_all)} requests, {b_rps:.0f} req/s, "
-          f"p50 {b50:.1f} ms, p95 {b95:.1f} ms, p99 {b99:.1f} ms, errors {b_errors}")
+          f"p50 {b50:.1f} ms, p95 {b95:.1f} ms, p99 {b99:.1f} ms, errors {sum(b_errors.values())}")
     print(f"{'route':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
           f"{'p95/bare':>10}{'req/s / bare':>14}")
     everything: list[float] = []
@@ -156,7 +155,9 @@ def report(backend: str, bare: tuple, mix: tuple) -> None:
     p50, p95, p99 = quantiles(everything)
     rps = len(everything) / m_elapsed
     print(f"{'all (mix)':<18}{len(everything):>7}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{rps:>8.0f}"
-          f"{p95 / b95:>10.1f}{rps / b_rps:>14.3f}   errors {m_errors}")
+          f"{p95 / b95:>10.1f}{rps / b_rps:>14.3f}")
+    print(f"errors: {sum(m_errors.values())}" + "".join(
+        f"\n  {what}: {n}" for what, n in sorted(m_errors.items())))
 
 
 def bench(backend: str, url: str, args: argparse.Namespace) -> None:

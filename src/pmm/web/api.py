@@ -28,6 +28,7 @@ from pmm.errors import NotFound
 from pmm.i18n import _
 from pmm.store.models import Cycle, Submission
 from pmm.web.core import Ctx, guard
+from pmm.web.db import cycle_peers
 from pmm.web.pages_public import shipped
 from pmm.web.pages_submission import import_upload
 from pmm.web.permissions import API, API_SUB
@@ -214,7 +215,7 @@ def framework(fw: str, ctx: Ctx = Depends(guard)) -> FrameworkOut:
 
 @router.get(API + "/cycles")
 def cycles(ctx: Ctx = Depends(guard)) -> list[CycleOut]:
-    with ctx.db() as session:
+    with ctx.read() as session:
         rows = session.scalars(select(Cycle).order_by(Cycle.year)).all()
         return [CycleOut(year=c.year, framework=c.framework_id, state=c.state,
                          opens_on=c.opens_on.isoformat(), closes_on=c.closes_on.isoformat())
@@ -225,7 +226,7 @@ def cycles(ctx: Ctx = Depends(guard)) -> list[CycleOut]:
 def submissions(year: int, offset: Offset = 0, limit: Limit = 100,
                 ctx: Ctx = Depends(guard)) -> SubmissionList:
     """The submissions of a cycle that the caller may read in full."""
-    with ctx.db() as session:
+    with ctx.read() as session:
         cycle = session.scalar(select(Cycle).where(Cycle.year == year))
         if cycle is None:
             raise NotFound(_("no cycle reports on {year}").format(year=year))
@@ -248,10 +249,10 @@ def _existing(session, year: int, member: str):  # type: ignore[no-untyped-def]
 
 @router.get(API_SUB)
 def submission(year: int, member: str, ctx: Ctx = Depends(guard)) -> SubmissionOut:
-    with ctx.db() as session:
+    with ctx.read() as session:
         cycle, code, sub = _existing(session, year, member)
         fw = framework_for(cycle)
-        report = workflow.report(session, sub)
+        report = workflow.report(session, sub, peers=cycle_peers(session, year))
         kpis = effective_kpis(fw, stored_kpis(session, sub))
         return SubmissionOut(
             cycle=year, member=code, state=sub.state, version=sub.version,
@@ -265,7 +266,7 @@ def submission(year: int, member: str, ctx: Ctx = Depends(guard)) -> SubmissionO
 @router.get(API_SUB + "/values")
 def values(year: int, member: str, offset: Offset = 0, limit: Limit = 500,
            ctx: Ctx = Depends(guard)) -> ValueList:
-    with ctx.db() as session:
+    with ctx.read() as session:
         _cycle, _code, sub = _existing(session, year, member)
         frame = current_values(session, sub)
     page = frame.iloc[offset:offset + limit]

@@ -75,6 +75,12 @@ class Ctx:
         """A transaction on the platform's database (committed at the end, or rolled back)."""
         return transaction(self.url)
 
+    def read(self):  # type: ignore[no-untyped-def]
+        """A transaction for reading only (no write lock on SQLite)."""
+        from pmm.web.db import reading
+
+        return reading(self.url)
+
 
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings
@@ -120,7 +126,10 @@ def guard(request: Request, form_token: str | None = Depends(_form_token)) -> Ct
     header = request.headers.get("authorization", "")
     cookie_token = signer.unsign(request.cookies.get(auth.SESSION_COOKIE))
     if header or cookie_token:
-        with transaction(settings.database_url) as session:
+        from pmm.web.db import reading
+
+        # a token's last use is written; a session cookie is only read
+        with (transaction if header else reading)(settings.database_url) as session:
             username = None
             if header:
                 scheme, _sep, clear = header.partition(" ")

@@ -65,7 +65,7 @@ def logout(ctx: Ctx = Depends(guard)) -> Response:
 
 @router.get("/account")
 def account(ctx: Ctx = Depends(guard)) -> Response:
-    with transaction(ctx.url) as session:
+    with ctx.read() as session:
         tokens = auth.list_tokens(session, ctx.principal.username)
     return render(ctx, "account/account.html", tokens=tokens, new_token="", errors=[],
                   title=_("Your account"))
@@ -121,7 +121,7 @@ def revoke(token_id: int, ctx: Ctx = Depends(guard)) -> Response:
 def home(ctx: Ctx = Depends(guard)) -> Response:
     """The signed-in start page: the submissions this user works on, per cycle."""
     who = ctx.principal
-    with transaction(ctx.url) as session:
+    with ctx.read() as session:
         cycles = list_cycles(session)
         query = select(Cycle.year, Submission.member, Submission.state, Submission.version) \
             .join(Submission, Submission.cycle_id == Cycle.id).order_by(Cycle.year.desc(),

@@ -31,7 +31,7 @@ def secretariat(ctx: Ctx = Depends(guard)) -> Response:
 
 def _cycles_page(ctx: Ctx, status: int = 200, errors: list[str] | None = None,
                  form: dict[str, str] | None = None) -> Response:
-    with ctx.db() as session:
+    with ctx.read() as session:
         cycles = list_cycles(session)
         per_cycle = Counter(session.scalars(select(Submission.cycle_id)).all())
     return render(ctx, "secretariat/cycles.html", status=status, cycles=cycles,
@@ -68,7 +68,7 @@ def cycle_state(year: int, state: str = Form(...), version: int = Form(...),
 
 @router.get("/secretariat/cycles/{year}")
 def cycle_page(year: int, ctx: Ctx = Depends(guard)) -> Response:
-    with ctx.db() as session:
+    with ctx.read() as session:
         cycle = cycle_or_404(session, year)
         subs = list(session.execute(select(Submission.member, Submission.state,
                                            Submission.review_requested, Submission.version)
@@ -100,7 +100,7 @@ def _versions(session) -> dict[str, Framework]:  # type: ignore[no-untyped-def]
 
 @router.get("/secretariat/frameworks")
 def frameworks(old: str = "", new: str = "", ctx: Ctx = Depends(guard)) -> Response:
-    with ctx.db() as session:
+    with ctx.read() as session:
         versions = _versions(session)
     result = None
     if old or new:

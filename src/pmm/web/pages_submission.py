@@ -38,6 +38,7 @@ from pmm.framework.model import DISCLOSURE_LEVELS
 from pmm.i18n import _
 from pmm.store.models import Submission, User
 from pmm.web.core import Ctx, guard, redirect, render
+from pmm.web.db import cycle_peers
 from pmm.web.permissions import SUB
 from pmm.web.submission_view import (
     EntryForm,
@@ -75,10 +76,11 @@ def submission_home(year: int, member: str, ctx: Ctx = Depends(guard)) -> Respon
 def _home(ctx: Ctx, year: int, member: str, *, status: int = 200,
           messages: list[str] | None = None) -> Response:
     who = ctx.principal
-    with ctx.db() as session:
+    with ctx.read() as session:
         cycle, member, sub = lookup(session, year, member)
         fw = framework_for(cycle)
-        report = workflow.report(session, sub) if sub is not None else None
+        report = workflow.report(session, sub, peers=cycle_peers(session, year)) \
+            if sub is not None else None
         if report is None:
             from pmm.assessment.validation import completeness
 
@@ -118,7 +120,7 @@ def _form(ctx: Ctx, session: Session, year: int, member: str, outcome: str
     form = build_form(fw, year, found, values, kpis, sub.version if sub is not None else 0,
                       ctx.lang)
     if sub is not None:
-        report = workflow.report(session, sub)
+        report = workflow.report(session, sub, peers=cycle_peers(session, year))
         done = explanations(session, sub)
         for w in report.warnings:
             f = form.field(f"v:{w.keys[0][0]}:{w.keys[0][1]}:{w.keys[0][2]}") if w.keys else None
@@ -130,7 +132,7 @@ def _form(ctx: Ctx, session: Session, year: int, member: str, outcome: str
 
 @router.get(SUB + "/outcomes/{outcome}")
 def outcome_form(year: int, member: str, outcome: str, ctx: Ctx = Depends(guard)) -> Response:
-    with ctx.db() as session:
+    with ctx.read() as session:
         form, sub, actions = _form(ctx, session, year, member, outcome)
         evidence = list_evidence(session, sub) if sub is not None else []
     return _render_form(ctx, year, member, form, actions, evidence)
@@ -208,7 +210,7 @@ def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]
                     explain(session, who, found, warning, text)
                     count += 1
     except ConflictError as exc:
-        with ctx.db() as session:
+        with ctx.read() as session:
             fresh, _sub, _a = _form(ctx, session, year, member, outcome)
         mine = {f.name: f for g in form.items for f in g.fields}
         for group in fresh.items:
@@ -234,7 +236,7 @@ def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]
 
 @router.get(SUB + "/template.xlsx")
 def template(year: int, member: str, ctx: Ctx = Depends(guard)) -> Response:
-    with ctx.db() as session, tempfile.TemporaryDirectory() as folder:
+    with ctx.read() as session, tempfile.TemporaryDirectory() as folder:
         cycle, code, sub = lookup(session, year, member)
         path = Path(folder) / f"pmm-{year}-{code}.xlsx"
         write_workbook(session, cycle, code, sub, path, ctx.lang)
@@ -296,7 +298,7 @@ def evidence_download(year: int, member: str, evidence_id: int,
                       ctx: Ctx = Depends(guard)) -> Response:
     from pmm.errors import NotFound
 
-    with ctx.db() as session:
+    with ctx.read() as session:
         _cycle, _code, sub = lookup(session, year, member)
         if sub is None:
             raise NotFound(_("no evidence #{id}").format(id=evidence_id))
