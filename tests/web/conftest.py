@@ -14,13 +14,12 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from pmm.access import principal_for
 from pmm.assessment import review, workflow
 from pmm.assessment.cycles import create_cycle, set_state
 from pmm.assessment.submissions import KpiChange, apply_changes, start_submission
 from pmm.framework.loader import load
 from pmm.store.engine import transaction
-from pmm.store.users import add_user, hash_password
+from pmm.store.users import add_user, hash_password, principal_for
 from pmm.web import auth
 from pmm.web.app import create_app
 from pmm.web.settings import Settings

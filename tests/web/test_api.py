@@ -7,8 +7,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from pmm.access import principal_for
 from pmm.store.engine import transaction
+from pmm.store.users import principal_for
 from pmm.web import auth
 from tests.web.conftest import YEAR
 

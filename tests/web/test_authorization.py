@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from pmm.access import ANONYMOUS, principal_for
+from pmm.access import ANONYMOUS
 from pmm.store.engine import transaction
+from pmm.store.users import principal_for
 from pmm.web.app import create_app, served
 from pmm.web.permissions import ROUTES, check, permission
 from pmm.web.settings import Settings

@@ -28,7 +28,6 @@ from pmm.errors import NotFound
 from pmm.i18n import _
 from pmm.store.models import Cycle, Submission
 from pmm.web.core import Ctx, guard
-from pmm.web.db import cycle_peers
 from pmm.web.pages_public import shipped
 from pmm.web.pages_submission import import_upload
 from pmm.web.permissions import API, API_SUB
@@ -252,7 +251,7 @@ def submission(year: int, member: str, ctx: Ctx = Depends(guard)) -> SubmissionO
     with ctx.read() as session:
         cycle, code, sub = _existing(session, year, member)
         fw = framework_for(cycle)
-        report = workflow.report(session, sub, peers=cycle_peers(session, year))
+        report = workflow.report(session, sub, ctx.principal)
         kpis = effective_kpis(fw, stored_kpis(session, sub))
         return SubmissionOut(
             cycle=year, member=code, state=sub.state, version=sub.version,

@@ -23,6 +23,7 @@ from pmm.access import ANONYMOUS, Principal
 from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import LANGUAGES, _, set_language
 from pmm.store.engine import transaction
+from pmm.store.users import principal_for
 from pmm.web import auth
 from pmm.web.permissions import check, permission
 from pmm.web.settings import Settings
@@ -143,7 +144,7 @@ def guard(request: Request, form_token: str | None = Depends(_form_token)) -> Ct
                 username = auth.session_user(session, cookie_token)
                 token = cookie_token if username else None
             if username and auth.active_user(session, username) is not None:
-                principal = access.principal_for(session, username)
+                principal = principal_for(session, username)
             elif via_token:
                 raise NotSignedIn(_("The owner of this API token is disabled."))
     visitor = request.cookies.get(auth.VISITOR_COOKIE, "")

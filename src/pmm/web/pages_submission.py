@@ -38,7 +38,6 @@ from pmm.framework.model import DISCLOSURE_LEVELS
 from pmm.i18n import _
 from pmm.store.models import Submission, User
 from pmm.web.core import Ctx, guard, redirect, render
-from pmm.web.db import cycle_peers
 from pmm.web.permissions import SUB
 from pmm.web.submission_view import (
     EntryForm,
@@ -79,8 +78,7 @@ def _home(ctx: Ctx, year: int, member: str, *, status: int = 200,
     with ctx.read() as session:
         cycle, member, sub = lookup(session, year, member)
         fw = framework_for(cycle)
-        report = workflow.report(session, sub, peers=cycle_peers(session, year)) \
-            if sub is not None else None
+        report = workflow.report(session, sub, who) if sub is not None else None
         if report is None:
             from pmm.assessment.validation import completeness
 
@@ -98,7 +96,7 @@ def _home(ctx: Ctx, year: int, member: str, *, status: int = 200,
             "names": {**{d.code: d.name.get(ctx.lang) for d in fw.dimensions},
                       **{o.code: o.name.get(ctx.lang) for o in fw.outcomes}},
             "comments": comments(session, sub) if sub is not None else [],
-            "evidence": list_evidence(session, sub) if sub is not None else [],
+            "evidence": list_evidence(session, who, sub) if sub is not None else [],
             "rounds": reviews.findings(session, sub) if sub is not None else [],
             "reviewers": reviews.reviewers(session, sub) if sub is not None else [],
             "candidates": [u for u in session.scalars(select(User.username).where(
@@ -120,7 +118,7 @@ def _form(ctx: Ctx, session: Session, year: int, member: str, outcome: str
     form = build_form(fw, year, found, values, kpis, sub.version if sub is not None else 0,
                       ctx.lang)
     if sub is not None:
-        report = workflow.report(session, sub, peers=cycle_peers(session, year))
+        report = workflow.report(session, sub, ctx.principal)
         done = explanations(session, sub)
         for w in report.warnings:
             f = form.field(f"v:{w.keys[0][0]}:{w.keys[0][1]}:{w.keys[0][2]}") if w.keys else None
@@ -134,7 +132,7 @@ def _form(ctx: Ctx, session: Session, year: int, member: str, outcome: str
 def outcome_form(year: int, member: str, outcome: str, ctx: Ctx = Depends(guard)) -> Response:
     with ctx.read() as session:
         form, sub, actions = _form(ctx, session, year, member, outcome)
-        evidence = list_evidence(session, sub) if sub is not None else []
+        evidence = list_evidence(session, ctx.principal, sub) if sub is not None else []
     return _render_form(ctx, year, member, form, actions, evidence)
 
 
@@ -302,12 +300,7 @@ def evidence_download(year: int, member: str, evidence_id: int,
         _cycle, _code, sub = lookup(session, year, member)
         if sub is None:
             raise NotFound(_("no evidence #{id}").format(id=evidence_id))
-        try:
-            ev, content = get_evidence(session, sub, evidence_id, ctx.principal)
-        except PmmError as exc:
-            if type(exc) is PmmError:
-                raise NotFound(*exc.lines) from None
-            raise
+        ev, content = get_evidence(session, ctx.principal, sub, evidence_id)
         headers = download_headers(ev)
     return Response(content, media_type=headers.pop("Content-Type"), headers=headers)
 
