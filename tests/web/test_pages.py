@@ -125,3 +125,22 @@ def test_one_error_shape_for_pages_and_api(platform) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["kind"] == "not_found"
     assert client.get("/api/v1/nowhere").json()["error"]["kind"] == "not_found"
     assert client.delete("/").status_code == 405
+
+
+def test_huge_numbers_in_addresses_and_forms_are_invalid_not_a_crash(platform) -> None:
+    """Found by Schemathesis: an unbounded year reached SQLite as an integer overflow (500)."""
+    huge = "99999999999999999999"
+    client = platform.client("sec")
+    api = client.get(f"/api/v1/cycles/{huge}/submissions")
+    assert api.status_code == 422 and api.json()["error"]["kind"] == "invalid"
+    assert client.get(f"/cycles/{huge}/members/ALB").status_code == 422
+    assert client.get(f"/cycles/{YEAR}/members/ALB/evidence/{huge}").status_code == 422
+    token = page_csrf(client, f"/cycles/{YEAR}/members/ALB")
+    step = client.post(f"/cycles/{YEAR}/members/ALB/validate",
+                       data={"csrf_token": token, "version": huge})
+    assert step.status_code == 422
+    ncp = platform.client("ncp-alb")
+    body = ncp.post(f"/api/v1/cycles/{YEAR}/members/ALB/submit",
+                    json={"expected_version": int(huge)},
+                    headers={"X-CSRF-Token": page_csrf(ncp, "/home")})
+    assert body.status_code == 422

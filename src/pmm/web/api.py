@@ -27,7 +27,7 @@ from pmm.assessment.submissions import (
 from pmm.errors import NotFound
 from pmm.i18n import _
 from pmm.store.models import Cycle, Submission
-from pmm.web.core import Ctx, guard
+from pmm.web.core import Ctx, Year, guard
 from pmm.web.pages_public import shipped
 from pmm.web.pages_submission import import_upload
 from pmm.web.permissions import API, API_SUB
@@ -59,7 +59,7 @@ ERRORS = {code: {"model": ErrorResponse, "description": text} for code, text in 
 router = APIRouter(tags=["api"], responses=ERRORS)  # type: ignore[arg-type]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Year = Annotated[int, Field(ge=1900, le=2200)]
+ItemYear = Annotated[int, Field(ge=1900, le=2200)]
 
 
 class Me(Strict):
@@ -161,9 +161,9 @@ class ValueList(Strict):
 
 class ValueIn(Strict):
     data_item: Annotated[str, Field(min_length=1, max_length=64)]
-    year: Year
+    year: ItemYear
     breakdown: Annotated[str, Field(max_length=200)] = ""
-    value: float | None
+    value: Annotated[float, Field(allow_inf_nan=False)] | None
     status: Literal["reported", "not_available"] = "reported"
     note: Annotated[str, Field(max_length=5000)] = ""
 
@@ -176,7 +176,7 @@ class KpiIn(Strict):
 
 
 class ChangesIn(Strict):
-    expected_version: Annotated[int, Field(ge=0)] | None = None
+    expected_version: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
     values: Annotated[list[ValueIn], Field(max_length=10000)] = []
     kpis: Annotated[list[KpiIn], Field(max_length=1000)] = []
 
@@ -187,7 +187,7 @@ class Saved(Strict):
 
 
 class VersionIn(Strict):
-    expected_version: Annotated[int, Field(ge=0)]
+    expected_version: Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 @router.get(API + "/me")
@@ -222,7 +222,7 @@ def cycles(ctx: Ctx = Depends(guard)) -> list[CycleOut]:
 
 
 @router.get(API + "/cycles/{year}/submissions")
-def submissions(year: int, offset: Offset = 0, limit: Limit = 100,
+def submissions(year: Year, offset: Offset = 0, limit: Limit = 100,
                 ctx: Ctx = Depends(guard)) -> SubmissionList:
     """The submissions of a cycle that the caller may read in full."""
     with ctx.read() as session:
@@ -238,7 +238,7 @@ def submissions(year: int, offset: Offset = 0, limit: Limit = 100,
     return SubmissionList(page=Page(offset=offset, limit=limit, total=len(rows)), items=items)
 
 
-def _existing(session, year: int, member: str):  # type: ignore[no-untyped-def]
+def _existing(session, year: Year, member: str):  # type: ignore[no-untyped-def]
     cycle, code, sub = lookup(session, year, member)
     if sub is None:
         raise NotFound(_("{member} has no submission to cycle {year} yet").format(
@@ -247,7 +247,7 @@ def _existing(session, year: int, member: str):  # type: ignore[no-untyped-def]
 
 
 @router.get(API_SUB)
-def submission(year: int, member: str, ctx: Ctx = Depends(guard)) -> SubmissionOut:
+def submission(year: Year, member: str, ctx: Ctx = Depends(guard)) -> SubmissionOut:
     with ctx.read() as session:
         cycle, code, sub = _existing(session, year, member)
         fw = framework_for(cycle)
@@ -263,7 +263,7 @@ def submission(year: int, member: str, ctx: Ctx = Depends(guard)) -> SubmissionO
 
 
 @router.get(API_SUB + "/values")
-def values(year: int, member: str, offset: Offset = 0, limit: Limit = 500,
+def values(year: Year, member: str, offset: Offset = 0, limit: Limit = 500,
            ctx: Ctx = Depends(guard)) -> ValueList:
     with ctx.read() as session:
         _cycle, _code, sub = _existing(session, year, member)
@@ -276,7 +276,7 @@ def values(year: int, member: str, offset: Offset = 0, limit: Limit = 500,
 
 
 @router.post(API_SUB + "/values")
-def save_values(year: int, member: str, body: ChangesIn, ctx: Ctx = Depends(guard)) -> Saved:
+def save_values(year: Year, member: str, body: ChangesIn, ctx: Ctx = Depends(guard)) -> Saved:
     """Set values and KPI statuses, all or nothing; `expected_version` refuses a stale write."""
     with ctx.db() as session:
         _cycle, code, sub = lookup(session, year, member)
@@ -292,7 +292,7 @@ def save_values(year: int, member: str, body: ChangesIn, ctx: Ctx = Depends(guar
 
 
 @router.post(API_SUB + "/import")
-def import_api(year: int, member: str, file: UploadFile = File(...),
+def import_api(year: Year, member: str, file: UploadFile = File(...),
                ctx: Ctx = Depends(guard)) -> Saved:
     """Upload a submission CSV or a filled workbook (all or nothing)."""
     changes, _name = import_upload(ctx, year, member, file)
@@ -302,7 +302,7 @@ def import_api(year: int, member: str, file: UploadFile = File(...),
 
 
 @router.post(API_SUB + "/submit")
-def submit(year: int, member: str, body: VersionIn, ctx: Ctx = Depends(guard)) -> SubmissionRow:
+def submit(year: Year, member: str, body: VersionIn, ctx: Ctx = Depends(guard)) -> SubmissionRow:
     with ctx.db() as session:
         _cycle, code, sub = _existing(session, year, member)
         workflow.submit(session, ctx.principal, sub, expected_version=body.expected_version)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -29,6 +30,10 @@ from pmm.web.permissions import check, permission
 from pmm.web.settings import Settings
 
 HERE = Path(__file__).parent
+# Path parameters bounded like the database's integers (an address is never a crash)
+Year = Annotated[int, PathParam(ge=1000, le=9999)]
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+Version = Annotated[int, Form(ge=0, le=2**31 - 1)]
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(_=lambda text: _(text), state_label=access.state_label,

@@ -14,7 +14,7 @@ from pmm.store.engine import transaction
 from pmm.store.models import Cycle, ReviewAssignment, Submission
 from pmm.store.users import authenticate, set_password
 from pmm.web import auth
-from pmm.web.core import Ctx, finish, guard, redirect, render, safe_next
+from pmm.web.core import Ctx, RowId, finish, guard, redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
 
@@ -111,7 +111,7 @@ def new_token(name: str = Form(..., max_length=200), ctx: Ctx = Depends(guard)) 
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke(token_id: int, ctx: Ctx = Depends(guard)) -> Response:
+def revoke(token_id: RowId, ctx: Ctx = Depends(guard)) -> Response:
     with transaction(ctx.url) as session:
         auth.revoke_token(session, ctx.principal.username, token_id)
     return redirect(ctx, "/account", _("The token was revoked."))

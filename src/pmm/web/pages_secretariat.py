@@ -18,7 +18,7 @@ from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.members import INCOME_GROUPS, REGIONS, load_members
 from pmm.store.models import Cycle, Submission
-from pmm.web.core import Ctx, guard, redirect, render
+from pmm.web.core import Ctx, Version, Year, guard, redirect, render
 from pmm.web.submission_view import cycle_or_404
 
 router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
@@ -57,7 +57,7 @@ def cycle_create(year: int = Form(..., ge=2000, le=2100), framework: str = Form(
 
 
 @router.post("/secretariat/cycles/{year}/state")
-def cycle_state(year: int, state: str = Form(...), version: int = Form(...),
+def cycle_state(year: Year, version: Version, state: str = Form(...),
                 reason: str = Form("", max_length=2000), ctx: Ctx = Depends(guard)) -> Response:
     with ctx.db() as session:
         cycle_or_404(session, year)
@@ -67,7 +67,7 @@ def cycle_state(year: int, state: str = Form(...), version: int = Form(...),
 
 
 @router.get("/secretariat/cycles/{year}")
-def cycle_page(year: int, ctx: Ctx = Depends(guard)) -> Response:
+def cycle_page(year: Year, ctx: Ctx = Depends(guard)) -> Response:
     with ctx.read() as session:
         cycle = cycle_or_404(session, year)
         subs = list(session.execute(select(Submission.member, Submission.state,

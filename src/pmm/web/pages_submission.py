@@ -37,7 +37,7 @@ from pmm.errors import ConflictError, PmmError
 from pmm.framework.model import DISCLOSURE_LEVELS
 from pmm.i18n import _
 from pmm.store.models import Submission, User
-from pmm.web.core import Ctx, guard, redirect, render
+from pmm.web.core import Ctx, RowId, Version, Year, guard, redirect, render
 from pmm.web.permissions import SUB
 from pmm.web.submission_view import (
     EntryForm,
@@ -59,7 +59,7 @@ BUTTONS = {
 }
 
 
-def base(year: int, member: str) -> str:
+def base(year: Year, member: str) -> str:
     return SUB.format(year=year, member=member)
 
 
@@ -68,11 +68,11 @@ def _status(sub: Submission | None) -> str:
 
 
 @router.get(SUB)
-def submission_home(year: int, member: str, ctx: Ctx = Depends(guard)) -> Response:
+def submission_home(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
     return _home(ctx, year, member)
 
 
-def _home(ctx: Ctx, year: int, member: str, *, status: int = 200,
+def _home(ctx: Ctx, year: Year, member: str, *, status: int = 200,
           messages: list[str] | None = None) -> Response:
     who = ctx.principal
     with ctx.read() as session:
@@ -108,7 +108,7 @@ def _home(ctx: Ctx, year: int, member: str, *, status: int = 200,
                   title=_("{member}, cycle {year}").format(member=member, year=year), **data)
 
 
-def _form(ctx: Ctx, session: Session, year: int, member: str, outcome: str
+def _form(ctx: Ctx, session: Session, year: Year, member: str, outcome: str
           ) -> tuple[EntryForm, Submission | None, list[str]]:
     cycle, member, sub = lookup(session, year, member)
     fw = framework_for(cycle)
@@ -129,14 +129,14 @@ def _form(ctx: Ctx, session: Session, year: int, member: str, outcome: str
 
 
 @router.get(SUB + "/outcomes/{outcome}")
-def outcome_form(year: int, member: str, outcome: str, ctx: Ctx = Depends(guard)) -> Response:
+def outcome_form(year: Year, member: str, outcome: str, ctx: Ctx = Depends(guard)) -> Response:
     with ctx.read() as session:
         form, sub, actions = _form(ctx, session, year, member, outcome)
         evidence = list_evidence(session, ctx.principal, sub) if sub is not None else []
     return _render_form(ctx, year, member, form, actions, evidence)
 
 
-def _render_form(ctx: Ctx, year: int, member: str, form: EntryForm, actions: list[str],
+def _render_form(ctx: Ctx, year: Year, member: str, form: EntryForm, actions: list[str],
                  evidence: list, status: int = 200) -> Response:
     return render(ctx, "submission/outcome.html", status=status, form=form, actions=actions,
                   year=year, member=member.upper(), base=base(year, member.upper()),
@@ -145,14 +145,14 @@ def _render_form(ctx: Ctx, year: int, member: str, form: EntryForm, actions: lis
 
 
 @router.post(SUB + "/outcomes/{outcome}")
-async def outcome_save(year: int, member: str, outcome: str, request: Request,
+async def outcome_save(year: Year, member: str, outcome: str, request: Request,
                        ctx: Ctx = Depends(guard)) -> Response:
     posted = await request.form()
     return _save(ctx, year, member, outcome, {k: v for k, v in posted.items()
                                               if isinstance(v, str)})
 
 
-def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]) -> Response:
+def _save(ctx: Ctx, year: Year, member: str, outcome: str, posted: dict[str, str]) -> Response:
     who = ctx.principal
     version_text = posted.get("version", "")
     version = int(version_text) if version_text.isdigit() else None
@@ -233,7 +233,7 @@ def _save(ctx: Ctx, year: int, member: str, outcome: str, posted: dict[str, str]
 
 
 @router.get(SUB + "/template.xlsx")
-def template(year: int, member: str, ctx: Ctx = Depends(guard)) -> Response:
+def template(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
     with ctx.read() as session, tempfile.TemporaryDirectory() as folder:
         cycle, code, sub = lookup(session, year, member)
         path = Path(folder) / f"pmm-{year}-{code}.xlsx"
@@ -244,7 +244,7 @@ def template(year: int, member: str, ctx: Ctx = Depends(guard)) -> Response:
                         "Content-Disposition": f'attachment; filename="pmm-{year}-{code}.xlsx"'})
 
 
-def import_upload(ctx: Ctx, year: int, member: str, upload: UploadFile) -> tuple[int, str]:
+def import_upload(ctx: Ctx, year: Year, member: str, upload: UploadFile) -> tuple[int, str]:
     """Import an uploaded CSV or workbook (all or nothing); returns (changes, file name)."""
     name = Path((upload.filename or "upload").replace("\\", "/")).name or "upload"
     if not name.lower().endswith((".xlsx", ".csv")):
@@ -265,7 +265,7 @@ def import_upload(ctx: Ctx, year: int, member: str, upload: UploadFile) -> tuple
 
 
 @router.post(SUB + "/import")
-def import_page(year: int, member: str, file: UploadFile = File(...),
+def import_page(year: Year, member: str, file: UploadFile = File(...),
                 ctx: Ctx = Depends(guard)) -> Response:
     try:
         count, name = import_upload(ctx, year, member, file)
@@ -277,7 +277,7 @@ def import_page(year: int, member: str, file: UploadFile = File(...),
 
 
 @router.post(SUB + "/evidence")
-def evidence_upload(year: int, member: str, file: UploadFile = File(...),
+def evidence_upload(year: Year, member: str, file: UploadFile = File(...),
                     kpi: str = Form(""), next: str = Form(""),
                     ctx: Ctx = Depends(guard)) -> Response:
     content = file.file.read()
@@ -292,7 +292,7 @@ def evidence_upload(year: int, member: str, file: UploadFile = File(...),
 
 
 @router.get(SUB + "/evidence/{evidence_id}")
-def evidence_download(year: int, member: str, evidence_id: int,
+def evidence_download(year: Year, member: str, evidence_id: RowId,
                       ctx: Ctx = Depends(guard)) -> Response:
     from pmm.errors import NotFound
 
@@ -306,8 +306,9 @@ def evidence_download(year: int, member: str, evidence_id: int,
 
 
 @router.post(SUB + "/explanations")
-def explanation(year: int, member: str, warning: str = Form(..., max_length=300),
-                text: str = Form(..., max_length=5000), version: int = Form(...),
+def explanation(year: Year, member: str, version: Version,
+                warning: str = Form(..., max_length=300),
+                text: str = Form(..., max_length=5000),
                 ctx: Ctx = Depends(guard)) -> Response:
     with ctx.db() as session:
         _cycle, _code, sub = _existing(session, year, member)
@@ -316,7 +317,7 @@ def explanation(year: int, member: str, warning: str = Form(..., max_length=300)
 
 
 @router.post(SUB + "/comments")
-def add_comment(year: int, member: str, text: str = Form(..., max_length=5000),
+def add_comment(year: Year, member: str, text: str = Form(..., max_length=5000),
                 kpi: str = Form(""), ctx: Ctx = Depends(guard)) -> Response:
     with ctx.db() as session:
         _cycle, _code, sub = _existing(session, year, member)
@@ -324,7 +325,7 @@ def add_comment(year: int, member: str, text: str = Form(..., max_length=5000),
     return redirect(ctx, base(year, member.upper()), _("Your comment was added."))
 
 
-def _existing(session: Session, year: int, member: str):  # type: ignore[no-untyped-def]
+def _existing(session: Session, year: Year, member: str):  # type: ignore[no-untyped-def]
     cycle, code, sub = lookup(session, year, member)
     if sub is None:
         raise PmmError(_("{member} has no submission to cycle {year} yet: it starts with the "
@@ -332,7 +333,7 @@ def _existing(session: Session, year: int, member: str):  # type: ignore[no-unty
     return cycle, code, sub
 
 
-def _step(ctx: Ctx, year: int, member: str, version: int, done: str, run) -> Response:  # type: ignore[no-untyped-def]
+def _step(ctx: Ctx, year: Year, member: str, version: int, done: str, run) -> Response:  # type: ignore[no-untyped-def]
     """One workflow step on the submission, refused if the page was stale (409)."""
     with ctx.db() as session:
         _cycle, _code, sub = _existing(session, year, member)
@@ -346,14 +347,14 @@ def _step(ctx: Ctx, year: int, member: str, version: int, done: str, run) -> Res
 
 
 @router.post(SUB + "/submit")
-def submit(year: int, member: str, version: int = Form(...), ctx: Ctx = Depends(guard)
+def submit(year: Year, member: str, version: Version, ctx: Ctx = Depends(guard)
            ) -> Response:
     return _step(ctx, year, member, version, _("The submission was submitted."),
                  lambda s, sub: workflow.submit(s, ctx.principal, sub, expected_version=version))
 
 
 @router.post(SUB + "/request-review")
-def request_review(year: int, member: str, version: int = Form(...),
+def request_review(year: Year, member: str, version: Version,
                    ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("A peer review was requested."),
                  lambda s, sub: workflow.request_peer_review(s, ctx.principal, sub,
@@ -361,7 +362,7 @@ def request_review(year: int, member: str, version: int = Form(...),
 
 
 @router.post(SUB + "/resubmit")
-def resubmit(year: int, member: str, version: int = Form(...), ctx: Ctx = Depends(guard)
+def resubmit(year: Year, member: str, version: Version, ctx: Ctx = Depends(guard)
              ) -> Response:
     return _step(ctx, year, member, version, _("The submission was submitted again."),
                  lambda s, sub: workflow.resubmit(s, ctx.principal, sub,
@@ -369,21 +370,21 @@ def resubmit(year: int, member: str, version: int = Form(...), ctx: Ctx = Depend
 
 
 @router.post(SUB + "/assign")
-def assign(year: int, member: str, version: int = Form(...),
+def assign(year: Year, member: str, version: Version,
            reviewer: str = Form(..., max_length=64), ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("The peer reviewer was assigned."),
                  lambda s, sub: reviews.assign(s, ctx.principal, sub, reviewer))
 
 
 @router.post(SUB + "/review/start")
-def review_start(year: int, member: str, version: int = Form(...),
+def review_start(year: Year, member: str, version: Version,
                  ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("The peer review started."),
                  lambda s, sub: reviews.start(s, ctx.principal, sub, expected_version=version))
 
 
 @router.post(SUB + "/review/findings")
-def review_finding(year: int, member: str, text: str = Form(..., max_length=5000),
+def review_finding(year: Year, member: str, text: str = Form(..., max_length=5000),
                    kpi: str = Form(""), ctx: Ctx = Depends(guard)) -> Response:
     with ctx.db() as session:
         _cycle, _code, sub = _existing(session, year, member)
@@ -392,7 +393,7 @@ def review_finding(year: int, member: str, text: str = Form(..., max_length=5000
 
 
 @router.post(SUB + "/review/request-changes")
-def review_request_changes(year: int, member: str, version: int = Form(...),
+def review_request_changes(year: Year, member: str, version: Version,
                            reason: str = Form("", max_length=5000),
                            ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("Changes were requested."),
@@ -401,7 +402,7 @@ def review_request_changes(year: int, member: str, version: int = Form(...),
 
 
 @router.post(SUB + "/review/complete")
-def review_complete(year: int, member: str, version: int = Form(...),
+def review_complete(year: Year, member: str, version: Version,
                     summary: str = Form("", max_length=5000),
                     ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("The peer review was completed."),
@@ -410,7 +411,7 @@ def review_complete(year: int, member: str, version: int = Form(...),
 
 
 @router.post(SUB + "/validate")
-def validate(year: int, member: str, version: int = Form(...),
+def validate(year: Year, member: str, version: Version,
              reason: str = Form("", max_length=5000), ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("The submission was validated."),
                  lambda s, sub: workflow.validate(s, ctx.principal, sub, reason=reason,
@@ -418,7 +419,7 @@ def validate(year: int, member: str, version: int = Form(...),
 
 
 @router.post(SUB + "/publish")
-def publish(year: int, member: str, version: int = Form(...), ctx: Ctx = Depends(guard)
+def publish(year: Year, member: str, version: Version, ctx: Ctx = Depends(guard)
             ) -> Response:
     return _step(ctx, year, member, version, _("The submission was published."),
                  lambda s, sub: workflow.publish(s, ctx.principal, sub,
@@ -426,7 +427,7 @@ def publish(year: int, member: str, version: int = Form(...), ctx: Ctx = Depends
 
 
 @router.post(SUB + "/reopen")
-def reopen(year: int, member: str, version: int = Form(...),
+def reopen(year: Year, member: str, version: Version,
            reason: str = Form("", max_length=5000), ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("The submission was reopened as a draft."),
                  lambda s, sub: workflow.reopen(s, ctx.principal, sub, reason,
