@@ -157,3 +157,16 @@ def test_buttons_come_from_the_policy_and_a_stale_step_is_refused(platform) -> N
     assert started.status_code == 200 and "The peer review started." in started.text
     assert f'action="{alb}/review/request-changes"' in started.text
     assert platform.client("reviewer2").get(alb).status_code == 403
+
+
+def test_a_message_about_a_value_of_another_outcome_names_it_plainly(platform) -> None:
+    client = platform.client("ncp-bel")
+    tf4 = form_of(client.get(BEL + "/outcomes/TF.4").text)
+    tf4[f"v:prearrival_lodgements:{YEAR}:"] = "500"
+    assert client.post(BEL + "/outcomes/TF.4", data=tf4).status_code == 200
+    tf1 = form_of(client.get(BEL + "/outcomes/TF.1").text)
+    tf1[FIELD] = "100"  # the whole now below a part entered on another page
+    refused = client.post(BEL + "/outcomes/TF.1", data=tf1)
+    assert refused.status_code == 422
+    text = html.unescape(refused.text)
+    assert "prearrival_lodgements" in text and "v:prearrival" not in text

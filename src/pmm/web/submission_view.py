@@ -123,6 +123,10 @@ class EntryForm:
                 self.field(where).errors.append(message)  # type: ignore[union-attr]
             elif sep and where.startswith("kpi:") and where[4:] in kpis:
                 kpis[where[4:]].errors.append(message)
+            elif sep and parse_value_field(where) is not None:  # a value of another outcome
+                item, year, breakdown = parse_value_field(where)  # type: ignore[misc]
+                self.general.append(f"{item} {year}{' ' + breakdown if breakdown else ''}: "
+                                    f"{message}")
             else:
                 self.general.append(line)
 
