@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pmm.errors import PmmError
-from pmm.i18n import _, set_language
+from pmm.i18n import _, set_language, use_locale
 from pmm.store.engine import transaction
 from pmm.web import auth
 from pmm.web.core import HERE, NotSignedIn, pick_language, templates
@@ -22,6 +22,22 @@ from pmm.web.settings import Settings
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
        "object-src 'none'; frame-ancestors 'none'")
+
+
+class RequestLanguage:
+    """Each request speaks its own language (`pmm.i18n.use_locale`, a context variable): set
+    here, around the whole request, so dependencies, routes, services and error pages that run
+    in worker threads all inherit it, and concurrent requests never mix languages."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with use_locale(pick_language(Request(scope))):
+            await self.app(scope, receive, send)
 
 
 class SecurityHeaders:
@@ -144,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
             _("Something went wrong on the platform; nothing was saved. The error was logged.")])
 
     app.add_middleware(SecurityHeaders, secure=settings.secure, max_body=settings.max_upload)
+    app.add_middleware(RequestLanguage)  # outermost: even a refused upload speaks French
     return app
 
 

@@ -18,7 +18,8 @@ from pmm import access
 from pmm.assessment import review as reviews
 from pmm.assessment import workflow
 from pmm.assessment.evidence import add_evidence, download_headers, get_evidence, list_evidence
-from pmm.assessment.exchange import import_file, parse_value
+from pmm.assessment.exchange import parse_value
+from pmm.assessment.imports import import_file
 from pmm.assessment.submissions import (
     ItemChange,
     KpiChange,
