@@ -4,8 +4,8 @@ Sessions and login attempts live in the database (not in one process's memory), 
 `pmm serve` workers behind one database behave as one: a logout, a password change or a
 throttled login holds on every worker. Session and API tokens are stored as SHA-256 digests only.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0002_web
+Revises: 0002_releases
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0002_web"
+down_revision = "0002_releases"  # chained after main's releases migration
 branch_labels = None
 depends_on = None
 
