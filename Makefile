@@ -10,7 +10,7 @@ RUN_STAMP := $(VENV)/.run-stamp
 TEST_STAMP := $(VENV)/.test-stamp
 PMM := $(BIN)/pmm
 
-.PHONY: install install-run run tour test lint bench clean
+.PHONY: install install-run run tour test lint bench clean chromium
 
 $(BIN)/python:
 	@echo "==> Creating the virtual environment $(VENV) ($(PYTHON))"
@@ -36,9 +36,15 @@ install-run: $(RUN_STAMP)
 # Everything a developer needs (the test install).
 install: $(TEST_STAMP)
 
-# Until the web platform exists, the main job is a short guided tour of the embedded database
-# (pmm.db, seeded once with the demo data).
-run: install-run tour
+# The main job: the web platform on the embedded database (pmm.db), with the demo data seeded
+# once. `make tour` is the same data on the command line.
+run: install-run
+	@if [ -f pmm.db ]; then echo "==> Demo data: already in pmm.db"; \
+	 else echo "==> Seeding the demo data into pmm.db (pmm demo, a few minutes once)"; $(PMM) demo; fi
+	@echo "==> Demo sign-ins (password pmm-demo-2024 for all): secretariat, admin, reviewer1..3,"
+	@echo "    wb-pmmpt, and ncp-<iso3> / viewer-<iso3> of participating members (e.g. ncp-alb)"
+	@echo "==> Serving the platform at http://127.0.0.1:8000/ (Ctrl-C stops it)"
+	$(PMM) serve --host 127.0.0.1 --port 8000
 
 tour:
 	@echo ""
@@ -62,7 +68,13 @@ tour:
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
-test: lint
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used):
+# installed here when it is missing and we may (root).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+
+test: lint chromium
 	$(BIN)/pytest
 
 bench: $(TEST_STAMP)
@@ -70,4 +82,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/measure_items.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts

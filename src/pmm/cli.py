@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                     "demand."),
     "release": ("pmm.analysis.cli", "app", "Releases of a cycle: create, list, show, diff, "
                 "withdraw, and the disclosure-control configuration."),
+    "serve": ("pmm.web.cli", "app", "Serve the web platform and its JSON API."),
 }
 
 

@@ -8,6 +8,7 @@ whose policy decides what that user may read and do, and prints the outcome.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -216,10 +217,20 @@ def submission_import(
                                          exists=True, dir_okay=False)],
     cycle: CycleYear, member: Member, expect_version: Version = None, reason: Reason = "",
     actor: As = None, database_url: DatabaseUrl = None,
+    server: Annotated[str | None, typer.Option("--server", help=_(
+        "Send the file to this platform (e.g. https://pmm.example.org) with the API token in "
+        "PMM_TOKEN, instead of writing to a database."))] = None,
 ) -> None:
     from pmm.assessment.imports import import_file
     from pmm.assessment.workflow import report
 
+    if server:
+        from pmm.remote import upload
+
+        sent = upload(server, os.environ.get("PMM_TOKEN", ""), cycle, member, file)
+        typer.echo(_("Sent {file} to {server}: {n} changes (now version {version}).").format(
+            file=file.name, server=server, n=sent.get("changes"), version=sent.get("version")))
+        return
     with transaction(database_url) as session:
         who = acting(session, actor)
         result = import_file(session, who, cycle, member, file, expected_version=expect_version,

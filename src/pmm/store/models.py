@@ -269,3 +269,44 @@ class ReleaseStatistic(Base):
     reason: Mapped[str] = mapped_column(String(16), default="")  # min_n, single, ...
     withheld: Mapped[str] = mapped_column(String(32), default="")  # quantiles withheld
     basis: Mapped[str] = mapped_column(String(16), default="")  # members, outcome means, ...
+class WebSession(Base):
+    """A signed-in browser: the cookie holds the token, the database only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(Base):
+    """A user's API token (`Authorization: Bearer`), stored as its SHA-256; revocable."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown to its owner to tell tokens apart
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginAttempt(Base):
+    """Sign-in attempts, read to throttle guessing per user and per address."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class WebSecret(Base):
+    """The platform's signing key, made once and shared by every worker and restart."""
+
+    __tablename__ = "web_secrets"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

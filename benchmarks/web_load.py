@@ -1,0 +1,221 @@
+"""Load benchmark of the web platform (not a test): 100 concurrent users, loopback only.
+
+For each backend (SQLite, and a throwaway PostgreSQL 15 started like the tests do), it seeds the
+demo data (`pmm demo`), starts `pmm serve --workers N` on 127.0.0.1 and a free port, signs users
+in (sessions and API tokens made directly in the database: the benchmark measures pages, not
+argon2), then runs two phases of the same length and concurrency with an asyncio httpx client:
+
+- `bare`: GET /healthz, a route with no database and no template (the server's own floor);
+- `mix`: each user cycles over the main pages and API calls of its role (public pages, the
+  framework browser, an NCP's submission home and entry form, the API's submission and values).
+
+It prints p50/p95/p99 latency and throughput per route and overall, and their ratios to `bare`
+measured in the same run, and the number of errors (any status >= 400 or transport error).
+
+    .venv/bin/python benchmarks/web_load.py [--users 100] [--seconds 10] [--workers 2]
+        [--backends sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(url: str) -> None:
+    subprocess.run([sys.executable, "-m", "pmm", "demo", "--database-url", url], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def credentials(url: str, count: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """(member, signed session cookie) of NCPs, and API tokens of the same NCPs."""
+    from sqlalchemy import select
+
+    from pmm.store.engine import dispose, transaction
+    from pmm.store.models import Cycle, Submission, User
+    from pmm.web import auth
+
+    with transaction(url) as session:
+        signer = auth.Signer(auth.platform_secret(session))
+        latest = session.scalar(select(Cycle.id).order_by(Cycle.year.desc()))
+        members = set(session.scalars(select(Submission.member)
+                                      .where(Submission.cycle_id == latest)).all())
+        users = [u for u in session.scalars(select(User).where(User.role == "ncp")).all()
+                 if u.member in members][:count]
+        cookies = [(u.member, signer.sign(auth.open_session(session, u.username, 2)))
+                   for u in users]
+        tokens = [auth.create_token(session, u.username, "load test")[1] for u in users]
+    dispose(url)
+    return cookies, tokens
+
+
+def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "pmm", "serve", "--port", str(port),
+                                "--workers", str(workers), "--database-url", url],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return process, base
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode()) from None
+            time.sleep(0.1)
+    raise RuntimeError("pmm serve did not start")
+
+
+def plan(year: int, member: str, cookie: str, token: str) -> list[tuple[str, str, dict]]:
+    sub = f"/cycles/{year}/members/{member}"
+    session = {"Cookie": f"pmm_session={cookie}"}
+    bearer = {"Authorization": f"Bearer {token}"}
+    return [
+        ("public home", "/", {}),
+        ("framework", "/framework/wco-pmm-v1", {}),
+        ("framework KPI", "/framework/wco-pmm-v1/kpis/TF.1.1", {}),
+        ("NCP home", "/home", session),
+        ("submission home", sub, session),
+        ("entry form", sub + "/outcomes/TF.1", session),
+        ("API framework", "/api/v1/framework/wco-pmm-v1", {}),
+        ("API submission", "/api/v1" + sub, bearer),
+        ("API values", "/api/v1" + sub + "/values?limit=200", bearer),
+    ]
+
+
+async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds: float
+                    ) -> tuple[dict[str, list[float]], Counter[str], float]:
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    limits = httpx.Limits(max_connections=len(users), max_keepalive_connections=len(users))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        stop = time.perf_counter() + seconds
+
+        async def user(steps: list[tuple[str, str, dict]], offset: int) -> None:
+            i = offset
+            while time.perf_counter() < stop:
+                label, path, headers = steps[i % len(steps)]
+                i += 1
+                start = time.perf_counter()
+                try:
+                    answer = await client.get(path, headers=headers)
+                    if answer.status_code >= 400:
+                        errors[f"{label}: HTTP {answer.status_code}"] += 1
+                except httpx.HTTPError as exc:
+                    errors[f"{label}: {type(exc).__name__}"] += 1
+                timings[label].append(time.perf_counter() - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(user(steps, n) for n, steps in enumerate(users)))
+        elapsed = time.perf_counter() - began
+    return timings, errors, elapsed
+
+
+def quantiles(values: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
+
+
+def report(backend: str, bare: tuple, mix: tuple) -> None:
+    (b_times, b_errors, b_elapsed), (m_times, m_errors, m_elapsed) = bare, mix
+    b_all = b_times["bare"]
+    b50, b95, b99 = quantiles(b_all)
+    b_rps = len(b_all) / b_elapsed
+    print(f"\n== {backend}: bare /healthz: {len(b_all)} requests, {b_rps:.0f} req/s, "
+          f"p50 {b50:.1f} ms, p95 {b95:.1f} ms, p99 {b99:.1f} ms, errors {sum(b_errors.values())}")
+    print(f"{'route':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
+          f"{'p95/bare':>10}{'req/s / bare':>14}")
+    everything: list[float] = []
+    for label, values in m_times.items():
+        everything += values
+        p50, p95, p99 = quantiles(values)
+        rps = len(values) / m_elapsed
+        print(f"{label:<18}{len(values):>7}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{rps:>8.0f}"
+              f"{p95 / b95:>10.1f}{rps / b_rps:>14.3f}")
+    p50, p95, p99 = quantiles(everything)
+    rps = len(everything) / m_elapsed
+    print(f"{'all (mix)':<18}{len(everything):>7}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{rps:>8.0f}"
+          f"{p95 / b95:>10.1f}{rps / b_rps:>14.3f}")
+    print(f"errors: {sum(m_errors.values())}" + "".join(
+        f"\n  {what}: {n}" for what, n in sorted(m_errors.items())))
+
+
+def bench(backend: str, url: str, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from pmm.store.engine import dispose, transaction
+    from pmm.store.models import Cycle
+
+    t0 = time.perf_counter()
+    seed(url)
+    print(f"{backend}: demo data seeded in {time.perf_counter() - t0:.0f} s", flush=True)
+    with transaction(url) as session:
+        year = session.scalar(select(Cycle.year).order_by(Cycle.year.desc()))
+    dispose(url)
+    cookies, tokens = credentials(url, args.users)
+    process, base = serve(url, args.workers)
+    try:
+        users = [plan(year, member, cookie, tokens[i])
+                 for i, (member, cookie) in enumerate(cookies)]
+        while len(users) < args.users:
+            users.append(users[len(users) % len(cookies)])
+        bare_users = [[("bare", "/healthz", {})]] * args.users
+        asyncio.run(run_phase(base, bare_users, 2))  # warm up both
+        asyncio.run(run_phase(base, users, 2))
+        bare = asyncio.run(run_phase(base, bare_users, args.seconds))
+        mix = asyncio.run(run_phase(base, users, args.seconds))
+        report(backend, bare, mix)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    print(f"{args.users} concurrent users, {args.seconds:.0f} s per phase, "
+          f"{args.workers} worker(s), {os.cpu_count()} CPU(s); loopback only")
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in args.backends.split(","):
+            if backend == "sqlite":
+                bench("sqlite", f"sqlite:///{folder}/pmm.db", args)
+            elif backend == "postgresql":
+                sys.path.insert(0, str(ROOT))
+                from tests.conftest import _start_postgres
+
+                server = _start_postgres()
+                try:
+                    server.admin("CREATE DATABASE pmm_bench")
+                    bench("postgresql", server.url("pmm_bench"), args)
+                finally:
+                    server.stop()
+            else:
+                raise SystemExit(f"--backends: unknown {backend!r} (sqlite, postgresql)")
+
+
+if __name__ == "__main__":
+    main()

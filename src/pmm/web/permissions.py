@@ -1,0 +1,98 @@
+"""Every route's permission, in one table read by the access policy.
+
+A permission is `public` (anyone, signed in or not), `authenticated` (any signed-in user) or an
+action of `pmm.access.RULES`, decided by `pmm.access.decide` with the route's `member` and `year`
+path parameters (so "own member", "assigned reviewer" and "may read the submission" are the
+policy's rules, not the route's). A route missing from the table is refused (fail closed); a
+test checks that the table and the application's routes are the same set.
+"""
+
+from __future__ import annotations
+
+from pmm.access import RULES, Decision, Principal, decide
+from pmm.i18n import _
+
+SUB = "/cycles/{year}/members/{member}"
+API = "/api/v1"
+API_SUB = API + SUB
+
+ROUTES: dict[tuple[str, str], str] = {
+    # public site
+    ("GET", "/"): "public",
+    ("GET", "/healthz"): "public",
+    ("GET", "/language/{lang}"): "public",
+    ("GET", "/framework"): "public",
+    ("GET", "/framework/{fw}"): "public",
+    ("GET", "/framework/{fw}/outcomes/{code}"): "public",
+    ("GET", "/framework/{fw}/kpis/{code}"): "public",
+    # accounts
+    ("GET", "/login"): "public",
+    ("POST", "/login"): "public",
+    ("POST", "/logout"): "authenticated",
+    ("GET", "/account"): "authenticated",
+    ("POST", "/account/password"): "authenticated",
+    ("POST", "/account/tokens"): "authenticated",
+    ("POST", "/account/tokens/{token_id}/revoke"): "authenticated",
+    ("GET", "/home"): "authenticated",
+    # a member's submission
+    ("GET", SUB): "read_submission",
+    ("GET", SUB + "/outcomes/{outcome}"): "read_submission",
+    ("POST", SUB + "/outcomes/{outcome}"): "edit",
+    ("GET", SUB + "/template.xlsx"): "read_submission",
+    ("POST", SUB + "/import"): "edit",
+    ("POST", SUB + "/evidence"): "add_evidence",
+    ("GET", SUB + "/evidence/{evidence_id}"): "read_submission",
+    ("POST", SUB + "/explanations"): "explain",
+    ("POST", SUB + "/comments"): "comment",
+    ("POST", SUB + "/submit"): "submit",
+    ("POST", SUB + "/request-review"): "request_review",
+    ("POST", SUB + "/resubmit"): "resubmit",
+    ("POST", SUB + "/assign"): "assign_reviewer",
+    ("POST", SUB + "/review/start"): "start_review",
+    ("POST", SUB + "/review/findings"): "add_finding",
+    ("POST", SUB + "/review/request-changes"): "request_changes",
+    ("POST", SUB + "/review/complete"): "complete_review",
+    ("POST", SUB + "/validate"): "validate",
+    ("POST", SUB + "/publish"): "publish",
+    ("POST", SUB + "/reopen"): "reopen",
+    # the Secretariat
+    ("GET", "/secretariat"): "secretariat_views",
+    ("GET", "/secretariat/cycles/{year}"): "secretariat_views",
+    ("GET", "/secretariat/frameworks"): "secretariat_views",
+    ("POST", "/secretariat/cycles"): "manage_cycles",
+    ("POST", "/secretariat/cycles/{year}/state"): "manage_cycles",
+    # the JSON API
+    ("GET", API + "/openapi.json"): "public",
+    ("GET", API + "/framework/{fw}"): "public",
+    ("GET", API + "/me"): "authenticated",
+    ("GET", API + "/cycles"): "authenticated",
+    ("GET", API + "/cycles/{year}/submissions"): "authenticated",
+    ("GET", API_SUB): "read_submission",
+    ("GET", API_SUB + "/values"): "read_submission",
+    ("POST", API_SUB + "/values"): "edit",
+    ("POST", API_SUB + "/import"): "edit",
+    ("POST", API_SUB + "/submit"): "submit",
+}
+
+SPECIAL = ("public", "authenticated")
+UNKNOWN = {p for p in ROUTES.values() if p not in SPECIAL and p not in RULES}
+assert not UNKNOWN, f"permissions not in pmm.access.RULES: {UNKNOWN}"
+
+
+def permission(method: str, path: str) -> str | None:
+    """The permission of a route (HEAD is GET's), None when the route is not in the table."""
+    return ROUTES.get(("GET" if method == "HEAD" else method, path))
+
+
+def check(who: Principal, needed: str, params: dict[str, str]) -> Decision:
+    """May `who` use a route needing `needed`, with these path parameters?"""
+    if needed == "public":
+        return Decision(True)
+    if who.role == "public":
+        return Decision(False, _("Sign in first."))
+    if needed == "authenticated":
+        return Decision(True)
+    member = params.get("member")
+    year = params.get("year")
+    return decide(who, needed, member=member.upper() if member else None,
+                  year=int(year) if year and year.isdigit() else None)

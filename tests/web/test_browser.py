@@ -1,0 +1,154 @@
+"""End to end in Debian's Chromium (Playwright): the NCP, the reviewer, the Secretariat, French.
+
+Runs in `make test` (which installs Chromium when it is missing); deselect locally with
+`-m "not browser"`. Screenshots are kept in test-artifacts/ (not in git).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import Browser, Page, expect
+
+from tests.web.conftest import PASSWORD, YEAR
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's Chromium is missing: `make test` installs it "
+                    "(apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM),
+            "args": ["--no-sandbox"]}
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(browser: Browser, base: str, username: str) -> Page:
+    page = browser.new_context(base_url=base, accept_downloads=True).new_page()
+    page.goto("/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My work")).to_be_visible()
+    return page
+
+
+def test_ncp_reviewer_and_secretariat_in_the_browser(live_server, browser: Browser,
+                                                     tmp_path) -> None:
+    base = live_server.url
+    home = f"/cycles/{YEAR}/members/BEL"
+    ncp = sign_in(browser, base, "ncp-bel")
+    ncp.goto(home + "/outcomes/TF.1")
+    field = ncp.get_by_label(f"Goods declarations lodged — {YEAR}", exact=True)
+    field.fill("a lot")
+    ncp.get_by_role("button", name="Save").click()
+    expect(ncp.locator(".field-error").first).to_contain_text("'a lot' is not a whole number")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    shot(ncp, "01-invalid-value")
+    field = ncp.get_by_label(f"Goods declarations lodged — {YEAR}", exact=True)
+    field.fill("15000")
+    ncp.get_by_role("button", name="Save").click()
+    expect(ncp.get_by_role("status")).to_contain_text("change(s) saved")
+    expect(ncp.get_by_label(f"Goods declarations lodged — {YEAR}", exact=True)
+           ).to_have_value("15000")
+    shot(ncp, "02-saved")
+
+    # the Excel template: download it, fill it in (every KPI not applicable, with a reason)
+    ncp.goto(home)
+    with ncp.expect_download() as download:
+        ncp.get_by_role("link", name="Download the Excel template").click()
+    book_path = tmp_path / "template.xlsx"
+    download.value.save_as(book_path)
+    book = load_workbook(book_path)
+    for sheet in book.worksheets:
+        for row in range(1, sheet.max_row + 1):
+            if sheet[f"A{row}"].value == "kpi":
+                sheet[f"G{row}"] = "not_applicable"
+                sheet[f"I{row}"] = "Not applicable in this administration"
+    book.save(book_path)
+    ncp.get_by_label("Upload a filled template").set_input_files(str(book_path))
+    ncp.get_by_role("button", name="Import").click()
+    expect(ncp.get_by_role("status")).to_contain_text("change(s) imported")
+    shot(ncp, "03-imported")
+    ncp.get_by_role("button", name="Submit").click()
+    expect(ncp.locator("#state")).to_contain_text("submitted")
+    ncp.get_by_role("button", name="Request a peer review").click()
+    expect(ncp.locator("#state")).to_contain_text("review requested")
+    shot(ncp, "04-review-requested")
+
+    secretariat = sign_in(browser, base, "sec")
+    secretariat.goto(home)
+    secretariat.get_by_label("Peer reviewer").select_option("reviewer2")
+    secretariat.get_by_role("button", name="Assign a peer reviewer").click()
+    expect(secretariat.get_by_role("status")).to_contain_text("assigned")
+
+    reviewer = sign_in(browser, base, "reviewer2")
+    expect(reviewer.get_by_role("link", name="BEL")).to_be_visible()
+    reviewer.goto(home)
+    reviewer.get_by_role("button", name="Start a peer review").click()
+    reviewer.get_by_label("Finding").fill("The number of declarations needs a source.")
+    reviewer.get_by_role("button", name="Record the finding").click()
+    reviewer.locator("#in-request_changes").fill("Please attach the source of TF.1.")
+    reviewer.get_by_role("button", name="Request changes").click()
+    expect(reviewer.locator("#state")).to_contain_text("changes requested")
+    shot(reviewer, "05-changes-requested")
+
+    ncp.goto(home)
+    expect(ncp.get_by_text("The number of declarations needs a source.")).to_be_visible()
+    ncp.get_by_role("button", name="Resubmit").click()
+    expect(ncp.locator("#state")).to_contain_text("resubmitted")
+
+    reviewer.goto(home)
+    reviewer.get_by_role("button", name="Start a peer review").click()
+    reviewer.get_by_role("button", name="Complete a peer review").click()
+    expect(reviewer.get_by_role("status")).to_contain_text("completed")
+    secretariat.goto(home)
+    secretariat.get_by_role("button", name="Validate a submission").click()
+    expect(secretariat.locator("#state")).to_contain_text("validated")
+    shot(secretariat, "06-validated")
+    # once validated, the NCP's form is read-only
+    ncp.goto(home + "/outcomes/TF.1")
+    expect(ncp.get_by_role("button", name="Save")).to_have_count(0)
+
+
+def test_a_french_page(live_server, browser: Browser) -> None:
+    page = browser.new_context(base_url=live_server.url).new_page()
+    page.goto("/framework/wco-pmm-v1")
+    page.get_by_role("link", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("link", name="Se connecter")).to_be_visible()
+    expect(page.get_by_role("heading", level=2).first).to_have_text(
+        re.compile("Facilitation des échanges"))
+    shot(page, "07-french-framework")
+    page.goto("/login")
+    page.get_by_label("Nom d'utilisateur").fill("ncp-bel")
+    page.get_by_label("Mot de passe").fill("wrong-password")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("alert")).to_contain_text("Le nom d'utilisateur ou le mot de passe")
+    shot(page, "08-french-login")
+
+
+def test_pages_work_without_javascript(live_server, browser: Browser) -> None:
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("User name").fill("ncp-alb")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="My work")).to_be_visible()
+    page.goto(f"/cycles/{YEAR}/members/ALB")
+    page.get_by_label("Your comment").fill("Sent without JavaScript")
+    page.get_by_role("button", name="Add the comment").click()
+    expect(page.get_by_text("Sent without JavaScript")).to_be_visible()
+    shot(page, "09-no-javascript")
