@@ -24,7 +24,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "pmm"
 # import units of lower layers only. `access` (principals and the one policy) is part of the
 # kernel: the store and every service import it.
 LAYERS: list[set[str]] = [
-    {"pmm"}, {"errors"}, {"i18n"}, {"conventions"}, {"access"},  # the kernel, in its own order
+    {"pmm"}, {"errors"}, {"i18n"}, {"conventions", "terminal", "remote"}, {"access"},  # kernel
     {"framework", "members"},
     {"store"},
     {"measure"},
