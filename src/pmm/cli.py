@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                     "demand."),
     "release": ("pmm.analysis.cli", "app", "Releases of a cycle: create, list, show, diff, "
                 "withdraw, and the disclosure-control configuration."),
+    "report": ("pmm.publish.cli", "app", "Reports of a release as PDF or HTML: member "
+               "profile, peer review, global and regional reports."),
+    "export": ("pmm.publish.cli", "app", "Open data and downloads of a release: SDMX, Excel, "
+               "CSV."),
 }
 
 

@@ -37,6 +37,7 @@ class ReleaseView:
     groups: pd.DataFrame  # grouping, group, member
     stats: pd.DataFrame  # release statistics of the audience (release.STAT_COLUMNS)
     rules: Rules
+    members: frozenset[str]  # every member whose values the release holds (validated)
 
     def reason(self, code: str, withheld: str) -> str:
         return rel_mod.reason_text(code, withheld, self.rules)
@@ -51,12 +52,14 @@ def read(session: Session, who: Principal, year: int, number: int | None = None)
     rel = rel_mod.require_latest(session, year) if number is None else rel_mod.get(
         session, year, number)
     obs, groups = rel_mod.snapshot(rel)
+    members = frozenset(obs.loc[obs["validated"].astype(bool), "member"])
     obs = obs[visible(who, obs, cycle=year)].reset_index(drop=True)
     audience = "wco" if who.sees_all else who.audience
     stats = rel_mod.statistics(session, rel, audience)
     rules = Rules(min_n=rel.min_n, dominance_p=rel.dominance_p, protection_p=rel.protection_p)
     fw = framework_of(get_cycle(session, year))
-    return ReleaseView(year, rel.number, rel, fw, who, audience, obs, groups, stats, rules)
+    return ReleaseView(year, rel.number, rel, fw, who, audience, obs, groups, stats, rules,
+                       members)
 
 
 def previous(session: Session, who: Principal, year: int) -> ReleaseView | None:
