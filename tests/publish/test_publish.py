@@ -6,7 +6,6 @@ are turned into PNG images under tests/artifacts/publish/ (gitignored) for a per
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 
@@ -103,7 +102,7 @@ def test_public_open_data_holds_no_hidden_value(db: str, secrets: dict, tmp_path
     assert len(secrets["secret"]) > 100  # the demo has WCO-level and restricted values
     for who in (["--public"], ["--as", "wb-pmmpt"]):
         out = tmp_path / who[-1].strip("-")
-        code, text, err = pmm(capsys, "export", "sdmx", "--cycle", "2024", "-o", str(out),
+        code, _text, err = pmm(capsys, "export", "sdmx", "--cycle", "2024", "-o", str(out),
                               *who, "--database-url", db)
         assert code == 0, err
         code, _t, err = pmm(capsys, "export", "csv", "--cycle", "2024", "-o", str(out), *who,

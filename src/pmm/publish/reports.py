@@ -36,7 +36,9 @@ from pmm.publish.source import ReleaseView, member_name, previous, read
 from pmm.publish.tables import disclosure_label, indicator_name, status_label
 from pmm.store.models import Submission
 
-OFFICIAL = ("computed by customs-pmm; not an official WCO rating")
+
+def official() -> str:
+    return _("computed by customs-pmm; not an official WCO rating")
 
 
 @contextmanager
@@ -91,7 +93,7 @@ def to_pdf(html: str) -> bytes:
 def _common(view: ReleaseView, lang: str) -> dict[str, Any]:
     return {"lang": lang, "year": view.year, "release": view.number, "framework": view.fw.id,
             "audience": disclosure_label(view.audience), "reader": view.who.label,
-            "official": _(OFFICIAL),
+            "official": official(),
             "made": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -336,7 +338,7 @@ def review_report(session: Session, who: Principal, year: int, member: str, *,
             "lang": lang, "year": year, "member": code, "name": member_name(code, lang),
             "state": sub.state, "rounds": rounds, "reader": who.label, "framework": fw.id,
             "made": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "official": _(OFFICIAL)})
+            "official": official()})
 
 
 def write(html: str, path: Path) -> Path:
