@@ -225,7 +225,12 @@ def global_report(session: Session, who: Principal, year: int, *, number_: int |
         if region is not None and region not in REGIONS:
             raise PmmError(_("region {value!r}: expected one of {expected}").format(
                 value=region, expected=", ".join(REGIONS)))
-        return render_html("global.html", _global_context(view, lang, region))
+        return global_html(view, lang, region)
+
+
+def global_html(view: ReleaseView, lang: str, region: str | None = None) -> str:
+    """The global (or regional) report of a release already read for its reader."""
+    return render_html("global.html", _global_context(view, lang, region))
 
 
 def _global_context(view: ReleaseView, lang: str, region: str | None) -> dict[str, Any]:
