@@ -193,7 +193,8 @@ def _profile_context(session: Session, view: ReleaseView, code: str, mine: pd.Da
         "overall": overall, "dimensions": dims, "outcomes": outcomes, "kpis": kpi_rows,
         "notes": notes, "gaps": gaps, "previous": before.year if before else None,
         "dimension_chart": _svg(charts.dimension_scores(
-            [d for d in dims if d["score"] is not None], _("Dimension scores and regional mean"))),
+            [d for d in dims if d["score"] is not None], _("Dimension scores and regional mean")))
+        if any(d["score"] is not None for d in dims) else None,
         "distribution_chart": _svg(charts.distribution(
             dist_rows, _("Position among the region's members (quartiles, median, value)")))
         if dist_rows else None,
