@@ -34,6 +34,7 @@ test: lint
 bench: install
 	$(BIN)/python benchmarks/composite_uncertainty.py
 	$(BIN)/python benchmarks/measure_items.py
+	$(BIN)/python benchmarks/global_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
