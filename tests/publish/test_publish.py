@@ -310,3 +310,24 @@ def test_bad_requests_are_clear_errors(db: str, tmp_path: Path, capsys) -> None:
                         "--database-url", db)
     assert code == 4 and "--as" in err
     assert ANONYMOUS.audience == "public"
+
+
+def test_excel_and_csv_neutralise_formulas_in_text(db: str, tmp_path: Path) -> None:
+    from pmm.cells import restore
+    from pmm.publish import source, tables
+
+    with transaction(db) as session:
+        view = source.read(session, ANONYMOUS, 2024)
+    risky = "=HYPERLINK(\"http://example.invalid\",\"click\")"
+    row = view.obs.index[view.obs["level"] == "kpi"][0]
+    view.obs.loc[row, ["status", "reason"]] = ["not_applicable", risky]
+    view.obs.loc[row + 1, "value"] = -12.5  # a negative number stays a number
+    path = tables.write_xlsx(view, tmp_path / "r.xlsx")
+    cells = [c for ws in load_workbook(path) for r in ws.iter_rows(values_only=True) for c in r]
+    assert "'" + risky in cells and risky not in cells
+    assert -12.5 in cells or view.obs.loc[row + 1, "status"] != "ok"  # a number, untouched
+    values, _stats = tables.write_csv(view, tmp_path / "csv")
+    text = values.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text
+    frame = pd.read_csv(values, keep_default_na=False)
+    assert risky in set(map(restore, frame["note"]))  # import strips the prefix again
