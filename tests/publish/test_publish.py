@@ -256,7 +256,11 @@ def test_profiles_and_reports_render_for_each_audience(db: str, tmp_path: Path,
     code, _o, err = pmm(capsys, "report", "global", "--cycle", "2024", "-o", str(pdf),
                         "--as", "ncp-deu", "--lang", "fr", "--database-url", db)
     assert code == 0, err
-    assert "Participation" in _pdf_text(pdf)
+    text = _pdf_text(pdf)
+    assert "Participation" in text
+    with transaction(db) as session:
+        members = rel_mod.latest(session, 2024).members
+    assert f"Membres dans ce rapport: {members}" in text  # the release's members only
     _to_png(pdf)
 
 

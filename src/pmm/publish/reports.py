@@ -240,8 +240,9 @@ def _global_context(view: ReleaseView, lang: str, region: str | None) -> dict[st
     grouping, group = ("region", region) if region else ("global", "all")
     stats = _headline(view.stats)
     scope = stats[(stats["grouping"] == grouping) & (stats["group"] == group)]
+    # the release's members (validated submissions), not every member that started one
     members = set(groups.loc[(groups["grouping"] == grouping) & (groups["group"] == group),
-                             "member"])
+                             "member"]) & set(view.members)
     part = []
     for by, labels in (("region", REGIONS), ("income", INCOME_GROUPS)):
         g = groups[(groups["grouping"] == by) & groups["member"].isin(members)]
