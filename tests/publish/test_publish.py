@@ -317,7 +317,7 @@ def test_bad_requests_are_clear_errors(db: str, tmp_path: Path, capsys) -> None:
 
 
 def test_excel_and_csv_neutralise_formulas_in_text(db: str, tmp_path: Path) -> None:
-    from pmm.cells import restore
+    from pmm.conventions import restore
     from pmm.publish import source, tables
 
     with transaction(db) as session:

@@ -43,13 +43,10 @@ def official() -> str:
 
 @contextmanager
 def use_locale(lang: str | None) -> Iterator[str]:
-    """Messages in `lang` for the duration of one report, then back to the caller's language."""
-    before = i18n._current
-    i18n.set_language(lang or i18n.language())
-    try:
-        yield i18n.language()
-    finally:
-        i18n.set_language(before)
+    """`lang` for the duration of one report; without one, the caller's language stays (unlike
+    `pmm.i18n.use_locale(None)`, which falls back to PMM_LANG or English)."""
+    with i18n.use_locale(lang or i18n.language()) as chosen:
+        yield chosen
 
 
 def _env() -> Environment:

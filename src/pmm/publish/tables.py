@@ -2,13 +2,13 @@
 
 Two tables, both read from the release through the policy (`source.read`): the individual values
 and scores the reader may see, and the group statistics released to the reader's audience, each
-withheld statistic with the reason in words. Every text cell goes through `pmm.cells.neutralise`
-(a member's N/A reason is free text), so no cell runs as a formula when opened.
+withheld statistic with the reason in words. Every text cell goes through
+`pmm.conventions.neutralise` (a member's N/A reason is free text), so no cell runs as a formula
+when opened; CSV files use the exchange dialect (`pmm.conventions.csv_writer`).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from pmm.cells import neutralise
+from pmm.conventions import csv_writer, neutralise
 from pmm.framework.model import Framework
 from pmm.i18n import _, language
 from pmm.publish.source import ReleaseView, member_name
@@ -117,7 +117,7 @@ def about_rows(view: ReleaseView) -> list[tuple[str, str]]:
 def to_csv(frame: pd.DataFrame) -> str:
     """CSV text (UTF-8, header row, `,`), every text cell neutralised."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow([neutralise(c) for c in frame.columns])
     for row in frame.itertuples(index=False):
         writer.writerow(["" if isinstance(v, float) and not np.isfinite(v) else neutralise(v)
