@@ -8,6 +8,7 @@ pages embed the same specifications. Data handed to a chart is already what the 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,9 +21,19 @@ WIDTH = 460
 Spec = dict[str, Any]
 
 
+def _clean(value: Any) -> Any:
+    """JSON has no NaN: a missing or withheld number is null (Vega-Lite leaves it out)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # a numpy scalar
+        return _clean(value.item())
+    return value
+
+
 def _base(title: str, rows: Sequence[dict[str, Any]], height: int = 220) -> Spec:
+    values = [{k: _clean(v) for k, v in row.items()} for row in rows]
     return {"$schema": SCHEMA, "title": title, "width": WIDTH, "height": height,
-            "data": {"values": list(rows)},
+            "data": {"values": values},
             "config": {"font": "DejaVu Sans", "view": {"stroke": None}}}
 
 
@@ -100,8 +111,8 @@ def trend(rows: Sequence[dict[str, Any]], title: str) -> Spec:
 
 
 def to_svg(spec: Spec) -> str:
-    return vl_convert.vegalite_to_svg(json.dumps(spec))
+    return vl_convert.vegalite_to_svg(json.dumps(spec, allow_nan=False))
 
 
 def to_png(spec: Spec, scale: float = 2.0) -> bytes:
-    return vl_convert.vegalite_to_png(json.dumps(spec), scale=scale)
+    return vl_convert.vegalite_to_png(json.dumps(spec, allow_nan=False), scale=scale)
