@@ -80,6 +80,7 @@ test: lint chromium
 bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/composite_uncertainty.py
 	$(BIN)/python benchmarks/measure_items.py
+	$(BIN)/python benchmarks/global_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts

@@ -52,6 +52,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "release": ("pmm.analysis.cli", "app", "Releases of a cycle: create, list, show, diff, "
                 "withdraw, and the disclosure-control configuration."),
     "serve": ("pmm.web.cli", "app", "Serve the web platform and its JSON API."),
+    "report": ("pmm.publish.cli", "app", "Reports of a release as PDF or HTML: member "
+               "profile, peer review, global and regional reports."),
+    "export": ("pmm.publish.cli", "app", "Open data and downloads of a release: SDMX, Excel, "
+               "CSV."),
 }
 
 
