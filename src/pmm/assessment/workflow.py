@@ -56,7 +56,7 @@ from pmm.errors import NotFound, PmmError
 from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.store.audit import entry, record
-from pmm.store.models import Review, Submission
+from pmm.store.models import Cycle, Review, Submission
 
 
 @dataclass
@@ -88,16 +88,35 @@ def peer_values(session: Session, sub: Submission, actor: Principal) -> pd.DataF
     values `actor` may see pass (`pmm.access.visible`): a member compares itself with validated
     values disclosed to its audience, never with other members' drafts or restricted values.
     """
+    cycle = cycle_of(session, sub)
+    # other members' values are visible only once validated: read only those, unless `actor`
+    # sees everything
+    rows = _peer_rows(session, cycle, None if actor.sees_all else VALIDATED_STATES)
+    rows = rows[rows["member"] != sub.member]
+    if not actor.sees_all and len(rows):
+        rows = rows[visible(actor, rows.assign(validated=True), cycle=cycle.year)]
+    return rows.drop(columns="disclosure")
+
+
+_PEER_ROWS: dict[tuple, pd.DataFrame] = {}
+
+
+def _peer_rows(session: Session, cycle: Cycle, states: tuple[str, ...] | None) -> pd.DataFrame:
+    """The cycle's values in `states` with each item's disclosure, cached until one of those
+    submissions changes (every change bumps its version): a page or a check reads them often."""
     from pmm.assessment.tables import cycle_kpis, cycle_values
 
-    cycle = cycle_of(session, sub)
-    # other members' values are visible only once validated: read only those (fast), unless
-    # `actor` sees everything
-    states = None if actor.sees_all else VALIDATED_STATES
+    chosen = select(Submission.member, Submission.version, Submission.revision).where(
+        Submission.cycle_id == cycle.id)
+    if states is not None:
+        chosen = chosen.where(Submission.state.in_(states))
+    key = (str(session.get_bind().url), cycle.id, states,
+           tuple(sorted(tuple(r) for r in session.execute(chosen).all())))
+    if key in _PEER_ROWS:
+        return _PEER_ROWS[key]
     values = cycle_values(session, cycle.year, states)
-    values = values[values["member"] != sub.member]
-    if actor.sees_all or values.empty:
-        return values
+    if values.empty:
+        return values.assign(disclosure=pd.Series(dtype=object))
     fw = framework_of(cycle)
     uses = pd.DataFrame([(k.code, item) for k in fw.kpis for item in k.data_items],
                         columns=["kpi", "data_item"])
@@ -108,7 +127,10 @@ def peer_values(session: Session, sub: Submission, actor: Principal) -> pd.DataF
     rows = values.merge(item_level[["member", "data_item", "disclosure"]],
                         on=["member", "data_item"], how="left")
     rows["disclosure"] = rows["disclosure"].fillna("restricted")
-    return values[visible(actor, rows.assign(validated=True), cycle=cycle.year)]
+    if len(_PEER_ROWS) >= 16:
+        _PEER_ROWS.pop(next(iter(_PEER_ROWS)))
+    _PEER_ROWS[key] = rows
+    return rows
 
 
 def _current(session: Session, sub: Submission
