@@ -22,7 +22,7 @@ $(BIN)/python:
 # (0.7 GB installed instead of 1.2 GB with them). uv prints its progress.
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	@echo "==> Installing customs-pmm and what it needs to run"
-	$(BIN)/uv pip install --python $(BIN)/python -e .
+	$(BIN)/uv pip install --python $(BIN)/python -e ".[web]"
 	touch $@
 
 # The test tools (pytest, Hypothesis, ruff) and the Spark extra, on top.

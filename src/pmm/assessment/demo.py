@@ -507,8 +507,8 @@ def seed_demo(url: str | None = None, *, participants_2022: int = 62,
               "(peer_reviewer),",
               "  ncp-<iso3> for each participant, e.g. ncp-" + second[0].lower()
               + " (ncp), viewer-" + sorted(second)[0].lower() + " (viewer)",
-              _("Try: pmm cycle show 2024; pmm audit --cycle 2024 --member {m} (a peer review "
-                "in progress)").format(m=reviewed)]
+              _("Try: pmm cycle show 2024 --as secretariat; pmm audit --cycle 2024 --member {m} "
+                "--as secretariat (a peer review in progress)").format(m=reviewed)]
     return lines
 
 
