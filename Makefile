@@ -20,7 +20,7 @@ $(BIN)/python:
 
 # What running needs: the package and its dependencies, without the test tools and Spark
 # (0.7 GB installed instead of 1.2 GB with them). uv prints its progress.
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
+$(RUN_STAMP): pyproject.toml Makefile | $(BIN)/python
 	@echo "==> Installing customs-pmm and what it needs to run"
 	$(BIN)/uv pip install --python $(BIN)/python -e ".[web]"
 	touch $@
