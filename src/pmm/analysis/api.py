@@ -29,7 +29,12 @@ from pmm.analysis.load import CycleData, load_cycle, previous_year
 from pmm.analysis.observations import BENCHMARK_LEVELS, build, usable
 from pmm.analysis.sdg import sdg_benchmark, sdg_member
 from pmm.analysis.support import Support, load_support
-from pmm.analysis.trends import GROUP_COLUMNS, comparability, group_trends, member_trends
+from pmm.analysis.trends import (
+    comparability,
+    compare_statistics,
+    group_trends,
+    member_trends,
+)
 from pmm.analysis.whatif import WhatIf
 from pmm.analysis.whatif import whatif as whatif_core
 from pmm.errors import PermissionDenied, PmmError
@@ -381,38 +386,7 @@ def trends(session: Session, who: Principal, year: int, *, since: int | None = N
                             levels=levels, rules=rel_mod.current_rules(session))
     a = benchmarks(session, who, since, by=by, levels=levels)
     b = benchmarks(session, who, year, by=by, levels=levels)
-    return _released_trends(a, b, comp, since, year)
-
-
-def _released_trends(a: pd.DataFrame, b: pd.DataFrame, comp: pd.DataFrame, since: int,
-                     year: int) -> pd.DataFrame:
-    """Group trends as differences of two releases' statistics (nothing more is revealed)."""
-    key = ["level", "kpi", "variant", "breakdown", "grouping", "group"]
-    cols = [*key, "n", "mean", "median", "suppressed", "reason"]
-    both = a[cols].merge(b[cols], on=key, suffixes=("_from", "_to"))
-    both = both.merge(comp.rename(columns={"code": "kpi", "reason": "why"}),
-                      on=["level", "kpi"], how="left")
-    both["comparable"] = both["comparable"].fillna(False).astype(bool)
-    both["change_mean"] = both["mean_to"] - both["mean_from"]
-    both["change_median"] = both["median_to"] - both["median_from"]
-    both["suppressed"] = both["suppressed_from"] | both["suppressed_to"]
-    reasons = []
-    for why, ok, r_from, r_to in zip(both["why"].fillna(""), both["comparable"],
-                                     both["reason_from"], both["reason_to"], strict=True):
-        parts = []
-        if not ok:
-            parts.append(_("not comparable: {why}").format(
-                why=why or _("not in both frameworks")))
-        elif why:
-            parts.append(why)
-        if r_from:
-            parts.append(f"{since}: {r_from}")
-        if r_to:
-            parts.append(f"{year}: {r_to}")
-        reasons.append("; ".join(parts))
-    both["reason"] = reasons
-    both["cycle_from"], both["cycle_to"] = int(since), int(year)
-    return both[GROUP_COLUMNS].reset_index(drop=True)
+    return compare_statistics(a, b, comp, since, year)
 
 
 def whatif(session: Session, who: Principal, year: int, member: str,

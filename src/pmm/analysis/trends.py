@@ -128,11 +128,17 @@ def group_trends(obs: pd.DataFrame, who: Principal, groups: pd.DataFrame, cycle_
     """Per group: the change of the released mean and median between the two cycles."""
     data = obs[obs["cycle"].isin([cycle_from, cycle_to]) & usable(obs)]
     bench = benchmark(data, who, groups, fw=fw, by=by, levels=levels, rules=rules)
+    return compare_statistics(bench[bench["cycle"] == cycle_from],
+                              bench[bench["cycle"] == cycle_to], comparable, cycle_from, cycle_to)
+
+
+def compare_statistics(a: pd.DataFrame, b: pd.DataFrame, comparable: pd.DataFrame,
+                       cycle_from: int, cycle_to: int) -> pd.DataFrame:
+    """Per group: the change of the mean and median between two cycles' group statistics
+    (`a`, `b`: benchmark rows), flagged where not comparable, with both cycles' reasons."""
     key = ["level", "kpi", "variant", "breakdown", "grouping", "group"]
     cols = [*key, "n", "mean", "median", "suppressed", "reason"]
-    a = bench[bench["cycle"] == cycle_from][cols]
-    b = bench[bench["cycle"] == cycle_to][cols]
-    both = a.merge(b, on=key, suffixes=("_from", "_to"))
+    both = a[cols].merge(b[cols], on=key, suffixes=("_from", "_to"))
     both = both.merge(comparable.rename(columns={"code": "kpi", "reason": "why"}),
                       on=["level", "kpi"], how="left")
     both["comparable"] = both["comparable"].fillna(False).astype(bool)

@@ -50,20 +50,23 @@ def display_url(url: str) -> str:
         return url
 
 
-_engines: dict[str, Engine] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """One engine per URL for the life of the process (see `dispose`)."""
+def get_engine(url: str | None = None, *, reads_only: bool = False) -> Engine:
+    """One engine per URL (and, on SQLite, per kind of transaction) for the life of the process
+    (see `dispose`). On SQLite, `reads_only` transactions begin deferred: readers share the
+    database instead of queueing on the write lock."""
     resolved = resolve_url(url)
-    if resolved not in _engines:
-        _engines[resolved] = _create(resolved)
-    return _engines[resolved]
+    key = (resolved, reads_only and resolved.startswith("sqlite"))
+    if key not in _engines:
+        _engines[key] = _create(resolved, reads_only=key[1])
+    return _engines[key]
 
 
 def dispose(url: str | None = None) -> None:
-    """Close the pooled connections of one URL's engine (all engines if None) and forget it."""
-    keys = list(_engines) if url is None else [resolve_url(url)]
+    """Close the pooled connections of one URL's engines (all engines if None) and forget them."""
+    keys = list(_engines) if url is None else [k for k in _engines if k[0] == resolve_url(url)]
     for key in keys:
         engine = _engines.pop(key, None)
         if engine is not None:
@@ -71,7 +74,7 @@ def dispose(url: str | None = None) -> None:
     _checked.clear()  # the next engine checks its schema again
 
 
-def _create(resolved: str) -> Engine:
+def _create(resolved: str, *, reads_only: bool = False) -> Engine:
     try:
         parsed = make_url(resolved)
     except ArgumentError:
@@ -90,7 +93,7 @@ def _create(resolved: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(connection) -> None:  # type: ignore[no-untyped-def]
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     elif backend == "postgresql":
         engine = create_engine(resolved, pool_pre_ping=True)
@@ -152,6 +155,16 @@ def transaction(url: str | None = None, *, check_schema: bool = True) -> Iterato
     engine = get_engine(url)
     if check_schema:
         ensure_current(engine)
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def reading(url: str | None = None) -> Iterator[Session]:
+    """A transaction that only reads (a web page, a download): on SQLite it takes no write lock,
+    so readers never wait for one another; database faults are reported as for any other."""
+    engine = get_engine(url, reads_only=True)
+    ensure_current(engine)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
 

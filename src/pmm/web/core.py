@@ -23,7 +23,7 @@ from pmm import access
 from pmm.access import ANONYMOUS, Principal
 from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import LANGUAGES, _, set_language
-from pmm.store.engine import transaction
+from pmm.store.engine import reading, transaction
 from pmm.store.users import principal_for
 from pmm.web import auth
 from pmm.web.permissions import check, permission
@@ -83,8 +83,6 @@ class Ctx:
 
     def read(self):  # type: ignore[no-untyped-def]
         """A transaction for reading only (no write lock on SQLite)."""
-        from pmm.web.db import reading
-
         return reading(self.url)
 
 
@@ -132,8 +130,6 @@ def guard(request: Request, form_token: str | None = Depends(_form_token)) -> Ct
     header = request.headers.get("authorization", "")
     cookie_token = signer.unsign(request.cookies.get(auth.SESSION_COOKIE))
     if header or cookie_token:
-        from pmm.web.db import reading
-
         # a token's last use is written; a session cookie is only read
         with (transaction if header else reading)(settings.database_url) as session:
             username = None
