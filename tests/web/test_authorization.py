@@ -23,7 +23,8 @@ WHO = [("public", None, "ALB"), ("ncp own", "ncp-alb", "ALB"), ("ncp other", "nc
        ("reviewer assigned", "reviewer1", "ALB"), ("reviewer other", "reviewer2", "ALB"),
        ("secretariat", "sec", "ALB"), ("working body", "wb", "ALB")]
 PARAMS = {"year": str(YEAR), "outcome": "TF.1", "evidence_id": "999999",
-          "token_id": "999999", "fw": "wco-pmm-v1", "code": "TF.1", "lang": "fr"}
+          "token_id": "999999", "fw": "wco-pmm-v1", "code": "TF.1", "lang": "fr",
+          "name": "xlsx"}
 
 
 def test_the_table_and_the_application_have_the_same_routes(sqlite_template) -> None:

@@ -108,7 +108,14 @@ def error_response(request: Request, status: int, kind: str, messages: list[str]
 
 def create_app(settings: Settings) -> FastAPI:
     """The platform on `settings.database_url` (the schema must be current)."""
-    from pmm.web import api, pages_account, pages_public, pages_secretariat, pages_submission
+    from pmm.web import (
+        api,
+        pages_account,
+        pages_public,
+        pages_results,
+        pages_secretariat,
+        pages_submission,
+    )
 
     app = FastAPI(title="customs-pmm", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/v1/openapi.json",
@@ -120,7 +127,8 @@ def create_app(settings: Settings) -> FastAPI:
             secret = auth.platform_secret(session)
     app.state.signer = auth.Signer(secret)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.state.routers = [m.router for m in (pages_public, pages_account, pages_submission,
+    app.state.routers = [m.router for m in (pages_public, pages_results, pages_account,
+                                            pages_submission,
                                             pages_secretariat, api)]
     for router in app.state.routers:
         app.include_router(router)

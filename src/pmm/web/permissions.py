@@ -25,6 +25,11 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/framework/{fw}"): "public",
     ("GET", "/framework/{fw}/outcomes/{code}"): "public",
     ("GET", "/framework/{fw}/kpis/{code}"): "public",
+    ("GET", "/results"): "public",
+    ("GET", "/results/{year}"): "public",
+    ("GET", "/results/{year}/download/{name}"): "public",
+    # a member's profile in the latest release, for whoever may read its submission
+    ("GET", "/results/{year}/members/{member}/profile.pdf"): "read_submission",
     # accounts
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
