@@ -57,7 +57,7 @@ def test_results_page_shows_the_public_statistics_and_no_hidden_value(
     french = site.client()
     french.cookies.set(LANG_COOKIE, "fr")
     text = french.get("/results/2024").text
-    assert "Résultats du cycle 2024" in text and "Médiane" in text
+    assert "Résultats du cycle 2024" in text and "Médiane" in text and "Groupe de revenu" in text
     bad = client.get("/results/2024?by=planet")
     assert bad.status_code == 404 and "planet" in bad.text
     assert client.get("/results/2031").status_code == 404

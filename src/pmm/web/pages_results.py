@@ -77,8 +77,9 @@ def results(year: Year, by: str = "region", ctx: Ctx = Depends(guard)) -> Respon
             "q3": _number(r.q3), "note": r.reason if r.suppressed or r.reason else ""})
     kpis = [(code, fw_kpis[code].name.get(ctx.lang) if code in fw_kpis else code, rows[code])
             for code in sorted(rows)]
+    labels = {"region": _("WCO region"), "income": _("Income group"), "global": _("All members")}
     return render(ctx, "public/results.html", year=year, number=number, made=made, by=by,
-                  groupings=GROUPINGS, kpis=kpis, downloads=DOWNLOADS,
+                  groupings=labels, kpis=kpis, downloads=DOWNLOADS,
                   title=_("Results of cycle {year}").format(year=year))
 
 
