@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.scoring.conftest import column_mismatch
+
 STAGES = ["raw", "denominated", "imputed", "treated", "normalised", "aggregated"]
-RTOL = 1e-6
 
 
 def first_mismatch(ours: pd.DataFrame, theirs: pd.DataFrame, stage: str) -> str | None:
@@ -30,20 +31,10 @@ def first_mismatch(ours: pd.DataFrame, theirs: pd.DataFrame, stage: str) -> str 
     missing = [c for c in theirs.columns[6:] if c not in ours.columns]
     if missing:
         return f"{stage}: COINr has columns we do not: {missing}"
-    for code in codes:
-        if code not in theirs.columns:
-            return f"{stage}: we have column {code!r} that COINr does not"
-        a = ours[code].astype(float)
-        b = theirs.loc[ours.index, code].astype(float)
-        scale = np.nanmax(np.abs(b.to_numpy())) or 1.0
-        same = (a.isna() & b.isna()) | (np.abs(a - b) <= RTOL * np.maximum(np.abs(a), np.abs(b))) \
-            | ((np.abs(a) <= 1e-9 * scale) & (np.abs(b) <= 1e-9 * scale))
-        if not same.all():
-            unit = same.index[~same.to_numpy()][0]
-            return (f"{stage}: first mismatch at unit {unit!r}, column {code!r}: ours "
-                    f"{a[unit]!r}, COINr {b[unit]!r} ({int((~same).sum())} values differ in "
-                    "this column)")
-    return None
+    extra = [c for c in codes if c not in theirs.columns]
+    if extra:
+        return f"{stage}: we have column {extra[0]!r} that COINr does not"
+    return column_mismatch(ours, theirs, stage)
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -15,9 +15,9 @@ from ruamel.yaml import YAML
 
 from pmm.cli import run
 from pmm.scoring import run_pipeline
+from tests.scoring.conftest import column_mismatch
 
 STAGES = ["raw", "denominated", "imputed", "screened", "treated", "normalised", "aggregated"]
-RTOL = 1e-6
 # COINr's build_example_coin(), step for step (see docs/methodology-scoring.md).
 SPEC = {
     "version": 1,
@@ -57,19 +57,7 @@ def first_mismatch(ours: pd.DataFrame, theirs: pd.DataFrame, stage: str) -> str 
                f"only COINr {sorted(set(theirs.index) - set(ours.index))}"
     if set(ours.columns) != set(theirs.columns):
         return f"{stage}: columns differ: {sorted(set(ours.columns) ^ set(theirs.columns))}"
-    for code in ours.columns:
-        a = ours[code].astype(float)
-        b = theirs.loc[ours.index, code].astype(float)
-        scale = np.nanmax(np.abs(b.to_numpy())) if b.notna().any() else 1.0
-        scale = scale or 1.0
-        same = (a.isna() & b.isna()) | (np.abs(a - b) <= RTOL * np.maximum(np.abs(a), np.abs(b))) \
-            | ((np.abs(a) <= 1e-9 * scale) & (np.abs(b) <= 1e-9 * scale))
-        if not same.all():
-            unit = same.index[~same.to_numpy()][0]
-            return (f"{stage}: first mismatch at unit {unit!r}, column {code!r}: ours "
-                    f"{a[unit]!r}, COINr {b[unit]!r} ({int((~same).sum())} values differ in "
-                    "this column)")
-    return None
+    return column_mismatch(ours, theirs, stage)
 
 
 @pytest.mark.parametrize("stage", STAGES)
