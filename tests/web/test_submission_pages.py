@@ -170,3 +170,32 @@ def test_a_message_about_a_value_of_another_outcome_names_it_plainly(platform) -
     assert refused.status_code == 422
     text = html.unescape(refused.text)
     assert "prearrival_lodgements" in text and "v:prearrival" not in text
+
+
+def test_findings_and_replies_are_one_thread_per_kpi(platform) -> None:
+    alb = f"/cycles/{YEAR}/members/ALB"
+    reviewer = platform.client("reviewer1")
+    page = reviewer.get(alb).text
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    token = page_csrf(reviewer, alb)
+    reviewer.post(alb + "/review/start", data={"csrf_token": token, "version": version})
+    found = reviewer.post(alb + "/review/findings", data={
+        "csrf_token": token, "kpi": "TF.1.1", "text": "Why is <b>TF.1.1</b> not applicable?"})
+    assert found.status_code == 200
+    ncp = platform.client("ncp-alb")
+    home = ncp.get(alb).text
+    assert 'name="kpi" value="TF.1.1"' in home  # a reply form in the KPI's thread
+    replied = ncp.post(alb + "/comments", data={"csrf_token": page_csrf(ncp, alb),
+                                                "kpi": "TF.1.1", "text": "No such activity."})
+    ncp.post(alb + "/comments", data={"csrf_token": page_csrf(ncp, alb), "kpi": "",
+                                      "text": "General remark."})
+    assert replied.status_code == 200
+    text = reviewer.get(alb).text
+    sections = re.findall(r'<section class="thread".*?</section>', text, re.S)
+    heads = [re.search(r"<h3[^>]*>(.*?)</h3>", s).group(1) for s in sections]
+    assert heads[0] == "The submission as a whole" and heads[1].startswith("TF.1.1 — ")
+    thread = sections[1]
+    assert thread.index("Why is &lt;b&gt;TF.1.1&lt;/b&gt;") < thread.index("No such activity.")
+    assert "finding, round 1" in thread and "General remark." in sections[0]
+    french = ncp.get(alb, params={"lang": "fr"}).text
+    assert "La soumission dans son ensemble" in french and "Répondre" in french

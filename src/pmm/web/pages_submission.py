@@ -46,6 +46,7 @@ from pmm.web.submission_view import (
     framework_for,
     lookup,
     outcome_or_404,
+    threads,
 )
 
 router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
@@ -90,15 +91,17 @@ def _home(ctx: Ctx, year: Year, member: str, *, status: int = 200,
         actions = access.actions_now(who, year, member, state)
         if sub is None:  # nothing to submit or review before the first data is saved
             actions = [a for a in actions if a in ("edit",)]
+        rounds = reviews.findings(session, sub) if sub is not None else []
+        notes = comments(session, sub) if sub is not None else []
         data = {
             "cycle": cycle, "member": member, "sub": sub, "fw": fw, "state": state,
             "report": report, "actions": actions, "buttons": BUTTONS,
             "completeness": table.to_dict("records"),
             "names": {**{d.code: d.name.get(ctx.lang) for d in fw.dimensions},
                       **{o.code: o.name.get(ctx.lang) for o in fw.outcomes}},
-            "comments": comments(session, sub) if sub is not None else [],
             "evidence": list_evidence(session, who, sub) if sub is not None else [],
-            "rounds": reviews.findings(session, sub) if sub is not None else [],
+            "rounds": rounds,
+            "threads": threads(fw, rounds, notes, ctx.lang),
             "reviewers": reviews.reviewers(session, sub) if sub is not None else [],
             "candidates": [u for u in session.scalars(select(User.username).where(
                 User.role == "peer_reviewer", User.active.is_(True)).order_by(User.username))]

@@ -167,3 +167,39 @@ def build_form(fw: Framework, year: int, outcome: Outcome, values: pd.DataFrame,
 
 def framework_for(cycle: Cycle) -> Framework:
     return framework_of(cycle)
+
+
+@dataclass
+class Post:
+    """One message of a thread: a reviewer's finding or a comment."""
+
+    kind: str  # "finding" or "comment"
+    author: str
+    at: object
+    text: str
+    round: int = 0  # the review round of a finding (1, 2, ...)
+
+
+@dataclass
+class Thread:
+    kpi: str  # "" for the submission as a whole
+    name: str
+    posts: list[Post]
+
+
+def threads(fw: Framework, rounds: list, notes: list, lang: str) -> list[Thread]:
+    """Findings and comments as one conversation per KPI, in time order: the reviewer's
+    finding, the NCP's answer, the next round's finding... The general thread comes first,
+    then KPIs in framework order."""
+    found: dict[str, list[Post]] = {}
+    for number, (review, findings) in enumerate(rounds, start=1):
+        for f in findings:
+            found.setdefault(f.kpi or "", []).append(
+                Post("finding", review.reviewer, f.at, f.text, number))
+    for c in notes:
+        found.setdefault(c.kpi or "", []).append(Post("comment", c.author, c.at, c.text))
+    names = {k.code: k.name.get(lang) for k in fw.kpis}
+    order = {"": -1, **{k.code: i for i, k in enumerate(fw.kpis)}}
+    return [Thread(kpi, names.get(kpi, "") if kpi else _("The submission as a whole"),
+                   sorted(posts, key=lambda p: p.at))
+            for kpi, posts in sorted(found.items(), key=lambda kv: order.get(kv[0], 1 << 30))]
