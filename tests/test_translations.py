@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,51 @@ def test_every_message_has_a_french_translation(package: str) -> None:
                   if any(_placeholders(form)[0] not in _placeholders(message[1])
                          for form in catalogue[message])]
     assert not mismatched, "placeholders differ in French for:\n" + "\n".join(mismatched)
+
+
+def test_a_message_has_one_french_translation_across_catalogues() -> None:
+    """The running platform merges every catalogue into one, so a message translated twice
+    would read whichever file came last: the same English must say the same French."""
+    seen: dict[tuple[str | None, Message], dict[tuple[str, ...], list[str]]] = {}
+    for path in sorted(LOCALE.glob("*.po")):
+        for message, forms in _catalogue([path.name]).items():
+            if any(forms):
+                seen.setdefault(message, {}).setdefault(forms, []).append(path.name)
+    clashes = [f"{message!r}: " + "; ".join(f"{files} say {forms!r}"
+                                            for forms, files in versions.items())
+               for message, versions in seen.items() if len(versions) > 1]
+    assert not clashes, "translated differently:\n" + "\n".join(clashes)
+
+
+def _entries(path: Path) -> list[tuple[str, str]]:
+    """(msgctxt, msgid) of each entry of a .po file as written, duplicates included (the
+    catalogue reader keeps only the last of two)."""
+    found, context, message, field = [], "", "", ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(("msgctxt ", "msgid ")):
+            field, _sep, text = line.partition(" ")
+            if field == "msgctxt":
+                context = text.strip('"')
+            else:
+                message = text.strip('"')
+        elif line.startswith('"') and field:
+            if field == "msgctxt":
+                context += line.strip('"')
+            else:
+                message += line.strip('"')
+        elif line.startswith("msgid_plural"):
+            field = ""
+        elif line.startswith("msgstr"):
+            if message:
+                found.append((context, message))
+            context, message, field = "", "", ""
+    return found
+
+
+def test_no_message_is_written_twice_in_a_catalogue() -> None:
+    twice = [f"{path.name}: {entry!r}" for path in sorted(LOCALE.glob("*.po"))
+             for entry, count in Counter(_entries(path)).items() if count > 1]
+    assert not twice, "written twice (one translation silently wins):\n" + "\n".join(twice)
 
 
 def _translated(node: ast.expr) -> bool:
