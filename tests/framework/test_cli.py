@@ -129,7 +129,7 @@ def test_export_in_french(tmp_path: Path) -> None:
     target = tmp_path / "fw-fr.xlsx"
     assert run(["--lang", "fr", "framework", "export", "wco-pmm-v1", "-o", str(target)]) == 0
     book = load_workbook(target)
-    assert "Dimensions" in book.sheetnames and "Indicateurs (KPI)" in book.sheetnames
+    assert "Dimensions" in book.sheetnames and "ICP" in book.sheetnames
 
 
 def test_export_unknown_format(capsys: pytest.CaptureFixture[str]) -> None:
