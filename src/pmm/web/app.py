@@ -110,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
     """The platform on `settings.database_url` (the schema must be current)."""
     from pmm.web import (
         api,
+        api_results,
         pages_account,
         pages_public,
         pages_results,
@@ -129,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.routers = [m.router for m in (pages_public, pages_results, pages_account,
                                             pages_submission,
-                                            pages_secretariat, api)]
+                                            pages_secretariat, api, api_results)]
     for router in app.state.routers:
         app.include_router(router)
 

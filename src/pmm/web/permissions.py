@@ -77,6 +77,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", API_SUB + "/values"): "edit",
     ("POST", API_SUB + "/import"): "edit",
     ("POST", API_SUB + "/submit"): "submit",
+    # results in the API (what the caller may see: the public and members read releases)
+    ("GET", API + "/cycles/{year}/releases"): "public",
+    ("GET", API + "/cycles/{year}/statistics"): "public",
+    ("GET", API_SUB + "/scores"): "read_submission",
 }
 
 SPECIAL = ("public", "authenticated")
