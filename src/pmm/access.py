@@ -202,6 +202,9 @@ GLOBAL: tuple[Rule, ...] = (
     Rule("secretariat_views", ("secretariat",)),
     Rule("manage_releases", ("secretariat",), records="release.create"),
     Rule("read_audit", ("secretariat", "admin", "ncp", "viewer", "peer_reviewer")),
+    # framework versions in the making (issue 12, parts 5 and 6)
+    Rule("propose_kpi", ("working_body",), records="proposal.submit"),
+    Rule("manage_frameworks", ("secretariat",), records="framework.draft"),
 )
 RULES = {rule.action: rule for rule in (*WORKFLOW, *GLOBAL)}
 
@@ -300,6 +303,8 @@ def action_label(action: str) -> str:
         "secretariat_views": _("use the Secretariat's views"),
         "manage_releases": _("create or withdraw a release"),
         "read_audit": _("read the audit trail"),
+        "propose_kpi": _("propose a KPI"),
+        "manage_frameworks": _("manage framework drafts and KPI proposals"),
     }
     return labels[action]
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from pmm.access import Principal, require
 from pmm.assessment.common import now_or
+from pmm.assessment.frameworks import adopted_framework
 from pmm.errors import ConflictError, NotFound, PmmError
 from pmm.framework.model import Framework
 from pmm.i18n import _
@@ -57,7 +58,8 @@ def list_cycles(session: Session) -> list[Cycle]:
 
 def create_cycle(session: Session, actor: Principal, year: int, framework: str, opens_on: dt.date,
                  closes_on: dt.date, *, now: dt.datetime | None = None) -> Cycle:
-    """Create a planned cycle reporting on calendar year `year` with `framework` (id or path)."""
+    """Create a planned cycle reporting on calendar year `year` with `framework`: a shipped id,
+    a path, or the id of a version adopted on the platform (`pmm.assessment.frameworks`)."""
     require(actor, "manage_cycles")
     problems = []
     if not 2000 <= year <= 2100:
@@ -74,7 +76,7 @@ def create_cycle(session: Session, actor: Principal, year: int, framework: str, 
         raise PmmError(*problems)
     if session.scalar(select(Cycle.id).where(Cycle.year == year)) is not None:
         raise PmmError(_("a cycle reporting on {year} already exists").format(year=year))
-    fw = _valid_framework(framework)
+    fw = _valid_framework(framework, adopted_framework(session, framework))
     now = now_or(now)
     cycle = Cycle(year=year, framework_id=fw.id, framework_json=fw.model_dump_json(),
                   opens_on=opens_on, closes_on=closes_on, state="planned", created_at=now,
@@ -88,13 +90,17 @@ def create_cycle(session: Session, actor: Principal, year: int, framework: str, 
     return cycle
 
 
-def _valid_framework(ref: str) -> Framework:
-    """The framework `ref`, refused unless it passes `pmm framework validate` (errors only:
-    quality warnings do not stop a cycle). Members would otherwise report against formulas that
-    cannot be computed, and scoring would fail later, far from the cause."""
-    from pmm.framework.criteria import validate
+def _valid_framework(ref: str, adopted: Framework | None = None) -> Framework:
+    """The framework `ref` (a version adopted on the platform, given as `adopted`, or a shipped
+    id or a path), refused unless it passes `pmm framework validate` (errors only: quality
+    warnings do not stop a cycle). Members would otherwise report against formulas that cannot
+    be computed, and scoring would fail later, far from the cause."""
+    from pmm.framework.criteria import check, validate
 
-    fw, findings = validate(ref)
+    if adopted is not None:
+        fw, findings = adopted, check(adopted)
+    else:
+        fw, findings = validate(ref)
     errors = [f for f in findings if f.severity == "error"]
     if errors:
         raise PmmError(_("framework {ref} does not validate ({n} errors): a cycle can only be "

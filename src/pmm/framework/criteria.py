@@ -33,6 +33,10 @@ class Finding:
     location: Location | None
     subject: str  # e.g. "KPI TF.1.1"
     message: str  # what is wrong and what is expected
+    # the item and field it is about (section, index in it, field), for forms that show a
+    # finding next to its field; None for findings about the framework as a whole
+    item: tuple[str, int] | None = None
+    field: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -69,7 +73,8 @@ class _Checker:
         """A finding about item `index` of `section`, located at `field` when it has one."""
         item = getattr(self.fw, section)[index]
         where = locate(self.locations, section, index, *([field] if field else []))
-        return Finding(severity, where, f"{_(SINGULAR[section])} {_key(item)}", message)
+        return Finding(severity, where, f"{_(SINGULAR[section])} {_key(item)}", message,
+                       (section, index), field)
 
     def error(self, section: str, index: int, field: str | None, message: str) -> Finding:
         return self.finding("error", section, index, field, message)

@@ -89,21 +89,57 @@ def load_with_locations(ref: str | Path) -> tuple[Framework, dict[tuple, Locatio
 
 def read_raw(path: Path) -> tuple[dict[str, Any], dict[tuple, Location]]:
     """Merge the YAML files into one plain mapping and record where each item is."""
+    problems: list[str] = []
+    sources: list[tuple[str, str]] = []
+    for file in yaml_files(path):
+        try:
+            sources.append((str(file), file.read_text(encoding="utf-8")))
+        except UnicodeDecodeError as exc:
+            problems.append(f"{file}:1: not valid YAML: {exc}")
+    if problems:
+        raise FrameworkError(*problems)
+    merged, locations = read_texts(sources, origin=str(path))
+    return merged, locations
+
+
+def load_text(name: str, text: str) -> tuple[Framework, dict[tuple, Location]]:
+    """A framework from one YAML text that came from outside (an upload named `name`).
+
+    The text is untrusted: anchors and aliases are refused, since expanding them can make a
+    small text into an enormous document."""
+    try:
+        raw, locations = read_texts([(name, text)], origin=name, aliases=False)
+        framework = Framework.model_validate(raw)
+    except ValidationError as exc:
+        raise FrameworkError(*_explain(exc, raw, locations)) from None
+    except RecursionError:  # the YAML reader recurses once per level of nesting
+        raise FrameworkError(f"{name}:1: nested too deeply to be a framework") from None
+    return framework, locations
+
+
+def read_texts(sources: list[tuple[str, str]], *, origin: str,
+               aliases: bool = True) -> tuple[dict[str, Any], dict[tuple, Location]]:
+    """Merge YAML texts, each (name, text), into one plain mapping with where each item is."""
     merged: dict[str, Any] = {}
     locations: dict[tuple, Location] = {}
     problems: list[str] = []
     yaml = YAML(typ="rt")
-    for file in yaml_files(path):
-        name = str(file)
+    for name, text in sources:
         try:
-            doc = yaml.load(file.read_text(encoding="utf-8"))
-        except (YAMLError, UnicodeDecodeError) as exc:
+            doc = yaml.load(text)
+        except YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
             problems.append(f"{name}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}")
             continue
         if doc is None:
             continue
+        if not aliases:
+            shared = _shared_node(doc)
+            if shared is not None:
+                problems.append(f"{name}:{shared}: YAML anchors and aliases are not accepted "
+                                "here; write each item out in full")
+                continue
         if not isinstance(doc, dict):
             problems.append(f"{name}:1: expected a mapping of sections at the top of the file")
             continue
@@ -138,7 +174,7 @@ def read_raw(path: Path) -> tuple[dict[str, Any], dict[tuple, Location]]:
     if problems:
         raise FrameworkError(*problems)
     if "framework" not in merged:
-        raise FrameworkError(f"{path}: no 'framework' section (id, title, status, date)")
+        raise FrameworkError(f"{origin}: no 'framework' section (id, title, status, date)")
     return merged, locations
 
 
@@ -174,6 +210,22 @@ def _explain(exc: ValidationError, raw: dict, locations: dict[tuple, Location]) 
         shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
         lines.append(f"{prefix}{subject}: {error['msg']}{shown}")
     return lines
+
+
+def _shared_node(doc: Any) -> int | None:
+    """The line (1-based) of a mapping or list reached twice (an alias), else None."""
+    seen: set[int] = set()
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if id(node) in seen:
+            lc = getattr(node, "lc", None)
+            return (lc.line + 1) if lc is not None and lc.line is not None else 1
+        seen.add(id(node))
+        stack.extend(node.values() if isinstance(node, dict) else node)
+    return None
 
 
 def _plain(value: Any) -> Any:

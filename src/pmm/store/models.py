@@ -310,3 +310,42 @@ class WebSecret(Base):
     __tablename__ = "web_secrets"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class FrameworkDraft(Base):
+    """A framework version in the making (from a version, an upload or accepted proposals),
+    until the Secretariat adopts it; an adopted version never changes again."""
+
+    __tablename__ = "framework_drafts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    framework_id: Mapped[str] = mapped_column(String(64), unique=True)  # the version's id
+    base_id: Mapped[str] = mapped_column(String(64))  # the version it revises
+    document: Mapped[str] = mapped_column(Text)  # the framework as JSON
+    state: Mapped[str] = mapped_column(String(10))  # draft, adopted
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    adopted_by: Mapped[str | None] = mapped_column(String(64))
+    adopted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class KpiProposal(Base):
+    """A KPI a working-body member proposes for a tool, checked against a framework version,
+    and the Secretariat's decision (accepted into a draft, or rejected with a reason)."""
+
+    __tablename__ = "kpi_proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    framework_id: Mapped[str] = mapped_column(String(64))  # the version it was checked against
+    kpi_code: Mapped[str] = mapped_column(String(64))
+    working_body: Mapped[str] = mapped_column(String(64))
+    tool: Mapped[str] = mapped_column(String(64))
+    kpi: Mapped[str] = mapped_column(Text)  # the proposed KPI, the framework's KPI as JSON
+    rationale: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))  # submitted, accepted, rejected
+    reason: Mapped[str] = mapped_column(Text, default="")  # the Secretariat's reason
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("framework_drafts.id"))
+    proposed_by: Mapped[str] = mapped_column(String(64), index=True)
+    proposed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)

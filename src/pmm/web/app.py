@@ -112,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
         api,
         api_results,
         pages_account,
+        pages_frameworks,
         pages_public,
         pages_results,
         pages_secretariat,
@@ -130,7 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.routers = [m.router for m in (pages_public, pages_results, pages_account,
                                             pages_submission,
-                                            pages_secretariat, api, api_results)]
+                                            pages_secretariat, pages_frameworks, api,
+                                            api_results)]
     for router in app.state.routers:
         app.include_router(router)
 

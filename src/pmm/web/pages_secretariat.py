@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from pmm.assessment.cycles import create_cycle, framework_of, list_cycles, set_state
+from pmm.assessment.frameworks import versions as framework_versions
 from pmm.errors import NotFound, PmmError
 from pmm.framework.diff import diff
 from pmm.framework.loader import load, shipped_ids
@@ -34,8 +35,9 @@ def _cycles_page(ctx: Ctx, status: int = 200, errors: list[str] | None = None,
     with ctx.read() as session:
         cycles = list_cycles(session)
         per_cycle = Counter(session.scalars(select(Submission.cycle_id)).all())
+        known = list(framework_versions(session))  # shipped and adopted on the platform
     return render(ctx, "secretariat/cycles.html", status=status, cycles=cycles,
-                  per_cycle=per_cycle, frameworks=shipped_ids(), errors=errors or [],
+                  per_cycle=per_cycle, frameworks=known, errors=errors or [],
                   form=form or {}, title=_("Secretariat"))
 
 
@@ -43,9 +45,11 @@ def _cycles_page(ctx: Ctx, status: int = 200, errors: list[str] | None = None,
 def cycle_create(year: int = Form(..., ge=2000, le=2100), framework: str = Form(...),
                  opens_on: dt.date = Form(...), closes_on: dt.date = Form(...),
                  ctx: Ctx = Depends(guard)) -> Response:
-    if framework not in shipped_ids():
+    with ctx.read() as session:
+        known = list(framework_versions(session))
+    if framework not in known:
         return _cycles_page(ctx, 422, [_("framework {value!r}: expected one of {known}").format(
-            value=framework, known=", ".join(shipped_ids()))])
+            value=framework, known=", ".join(known))])
     try:
         with ctx.db() as session:
             create_cycle(session, ctx.principal, year, framework, opens_on, closes_on)
@@ -93,6 +97,7 @@ def cycle_page(year: Year, ctx: Ctx = Depends(guard)) -> Response:
 def _versions(session) -> dict[str, Framework]:  # type: ignore[no-untyped-def]
     """Every framework version: shipped ones by id, each cycle's own copy as `cycle:YEAR`."""
     found: dict[str, Framework] = {i: load(i) for i in shipped_ids()}
+    found.update(framework_versions(session))  # and those adopted on the platform
     for cycle in session.scalars(select(Cycle).order_by(Cycle.year)).all():
         found[f"cycle:{cycle.year}"] = framework_of(cycle)
     return found

@@ -66,6 +66,22 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/secretariat/frameworks"): "secretariat_views",
     ("POST", "/secretariat/cycles"): "manage_cycles",
     ("POST", "/secretariat/cycles/{year}/state"): "manage_cycles",
+    # framework versions in the making (issue 12, parts 5 and 6): a working-body member's KPI
+    # proposals (the service shows each only its own), the Secretariat's queue and drafts
+    ("GET", "/proposals"): "propose_kpi",
+    ("GET", "/proposals/new"): "propose_kpi",
+    ("POST", "/proposals"): "propose_kpi",
+    ("GET", "/proposals/{proposal_id}"): "propose_kpi",
+    ("GET", "/secretariat/proposals"): "manage_frameworks",
+    ("GET", "/secretariat/proposals/{proposal_id}"): "manage_frameworks",
+    ("POST", "/secretariat/proposals/{proposal_id}/accept"): "manage_frameworks",
+    ("POST", "/secretariat/proposals/{proposal_id}/reject"): "manage_frameworks",
+    ("GET", "/secretariat/drafts"): "manage_frameworks",
+    ("POST", "/secretariat/drafts"): "manage_frameworks",
+    ("POST", "/secretariat/drafts/upload"): "manage_frameworks",
+    ("GET", "/secretariat/drafts/{draft_id}"): "manage_frameworks",
+    ("GET", "/secretariat/drafts/{draft_id}/framework.yaml"): "manage_frameworks",
+    ("POST", "/secretariat/drafts/{draft_id}/adopt"): "manage_frameworks",
     # the JSON API
     ("GET", API + "/openapi.json"): "public",
     ("GET", API + "/framework/{fw}"): "public",
