@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -127,52 +128,52 @@ def check_proposed_kpi(fw: Framework, fields: Mapping[str, Any], rationale: str)
             result.error(name, _("at most {n} characters").format(n=limit))
     if result.errors:
         return result
+    # Each field is checked; a bad choice is replaced by a valid one for the criteria's run, so
+    # that one form shows every problem at once, each next to its field.
     tool = _choice(result, "tool", _text(fields, "tool"), [t.code for t in fw.tools])
     outcome = _choice(result, "outcome", _text(fields, "outcome"), [o.code for o in fw.outcomes])
     unit = _choice(result, "unit", _text(fields, "unit"), UNITS)
     direction = _choice(result, "direction", _text(fields, "direction"), DIRECTIONS)
     disclosure = _choice(result, "disclosure", _text(fields, "disclosure"), DISCLOSURES)
     keys = [b.key for b in fw.breakdowns]
-    breakdowns = _list(fields, "breakdowns")
-    for key in breakdowns:
-        _choice(result, "breakdowns", key, keys)
+    breakdowns = [k for k in _list(fields, "breakdowns") if _choice(result, "breakdowns", k, keys)
+                  in keys]
     targets = [t.code for t in fw.sdg_targets]
-    sdg = _list(fields, "sdg_targets")
-    for code in sdg:
-        _choice(result, "sdg_targets", code, targets)
+    sdg = [c for c in _list(fields, "sdg_targets")
+           if _choice(result, "sdg_targets", c, targets) in targets]
     code = _text(fields, "code")
     if code in {k.code for k in fw.kpis}:
         result.error("code", _("KPI {code} exists already in framework {fw}; expected a new "
                                "code").format(code=code, fw=fw.id))
     formula = _text(fields, "formula")
-    items: list[str] = []
+    # the criteria report a formula that does not parse; a placeholder item keeps the model whole
+    items = [fw.data_items[0].code] if fw.data_items else ["x"]
     years = "T"
-    try:
+    with suppress(FormulaError):
         expr = parse(formula)
-    except FormulaError as exc:
-        result.error("formula", str(exc))
-    else:
-        items = sorted({ref.item for ref in expr.references()})
+        items = sorted({ref.item for ref in expr.references()}) or items
         years = "T,T-1" if -1 in expr.years() else "T"
     scoring = _scoring(result, fields)
+    if any(name.startswith(("scoring", "band_")) for name in result.errors):
+        scoring = {"method": "percentile_rank"}
     target = _number(result, fields, "target", required=False)
-    source = {lang: _text(fields, f"data_source_{lang}") for lang in ("en", "fr")}
-    raw = {
-        "code": code, "outcome": outcome,
-        "name": {"en": _text(fields, "name_en"), "fr": _text(fields, "name_fr")},
-        "definition": {"en": _text(fields, "definition_en"),
-                       "fr": _text(fields, "definition_fr")},
-        "formula": formula, "unit": unit, "direction": direction, "years": years,
-        "breakdowns": breakdowns, "data_items": items, "sdg_targets": sdg, "tools": [tool],
-        "scoring": scoring, "target": target, "disclosure": disclosure,
-        "provenance": {"status": "reconstructed", "rationale": rationale.strip()},
-        "data_source": source if any(source.values()) else None,
-    }
     for name in ("name_en", "name_fr", "definition_en", "definition_fr"):
         if not _text(fields, name):
             result.error(name, _("expected a text in English and in French"))
-    if result.errors:
-        return result
+    source = {lang: _text(fields, f"data_source_{lang}") for lang in ("en", "fr")}
+    raw = {
+        "code": code, "outcome": _valid(outcome, [o.code for o in fw.outcomes]),
+        "name": {"en": _text(fields, "name_en"), "fr": _text(fields, "name_fr")},
+        "definition": {"en": _text(fields, "definition_en"),
+                       "fr": _text(fields, "definition_fr")},
+        "formula": formula, "unit": _valid(unit, UNITS),
+        "direction": _valid(direction, DIRECTIONS), "years": years, "breakdowns": breakdowns,
+        "data_items": items, "sdg_targets": sdg,
+        "tools": [_valid(tool, [t.code for t in fw.tools])], "scoring": scoring,
+        "target": target, "disclosure": _valid(disclosure, DISCLOSURES),
+        "provenance": {"status": "reconstructed", "rationale": rationale.strip()},
+        "data_source": source if any(source.values()) else None,
+    }
     try:
         kpi = KPI.model_validate(raw)
     except ValidationError as exc:
@@ -181,11 +182,17 @@ def check_proposed_kpi(fw: Framework, fields: Mapping[str, Any], rationale: str)
             name = MODEL_TO_FORM.get(loc[0], "") if loc else ""
             if loc[:1] in (["name"], ["definition"], ["data_source"]) and len(loc) > 1:
                 name = f"{loc[0]}_{loc[1]}"
-            result.error(name, error["msg"])
+            if name not in result.errors:
+                result.error(name, error["msg"])
         return result
     result.kpi = kpi
     _criteria(result, fw, kpi)
     return result
+
+
+def _valid(value: str, allowed: list[str] | tuple[str, ...]) -> str | None:
+    """`value` if allowed, else the first allowed one (the error is already recorded)."""
+    return value if value in allowed else (allowed[0] if allowed else None)
 
 
 def kpi_findings(fw: Framework, kpi: KPI) -> KpiCheck:
@@ -222,11 +229,15 @@ def _criteria(result: KpiCheck, fw: Framework, kpi: KPI) -> None:
     """The criteria's findings on `fw` with `kpi` added that are about the KPI or new."""
     before = {str(f) for f in check(fw)}
     index = len(fw.kpis)
+    existing = {k.code: i for i, k in enumerate(fw.kpis)}
     for finding in check(with_kpi(fw, kpi)):
         if finding.item == ("kpis", index):
             name = MODEL_TO_FORM.get(finding.field or "", "")
-        elif str(finding) in before:
-            continue
+            if finding.field in ("name", "definition") or (
+                    name in result.errors and finding.field in ("tools", "sdg_targets")):
+                continue  # the form's own check names the language, or the choice, already
+        elif str(finding) in before or finding.item == ("kpis", existing.get(kpi.code)):
+            continue  # not new, or the code's clash, which the form names at the code
         else:
             name = ""
         message = finding.message if finding.item == ("kpis", index) else str(finding)

@@ -32,7 +32,7 @@ from pmm.framework.drafting import (
     kpi_findings,
     to_yaml,
 )
-from pmm.framework.model import Framework
+from pmm.framework.model import KPI, Framework
 from pmm.i18n import _
 from pmm.web.core import Ctx, RowId, Version, guard, redirect, render
 
@@ -119,7 +119,7 @@ def my_proposals(ctx: Ctx = Depends(guard)) -> Response:
         rows = proposals.list_proposals(session, ctx.principal)
         draft_ids = {p.id: proposals.draft_of(session, p) for p in rows}
     return render(ctx, "frameworks/proposals.html", rows=rows, draft_ids=draft_ids,
-                  status_label=proposals.status_label, status="", secretariat=False,
+                  status_label=proposals.status_label, shown="", secretariat=False,
                   title=_("My KPI proposals"))
 
 
@@ -141,7 +141,16 @@ def _detail(ctx: Ctx, proposal_id: int, secretariat: bool, status: int = 200,
                   draft_id=draft_id, warnings=warnings, secretariat=secretariat,
                   open_drafts=open_drafts, versions=list(known), errors=errors or [],
                   form=form or {}, status_label=proposals.status_label, labels=labels(),
-                  title=_("KPI proposal {id}").format(id=proposal.id))
+                  scoring=_scoring_text(kpi), title=_("KPI proposal {id}").format(id=proposal.id))
+
+
+def _scoring_text(kpi: KPI) -> str:
+    """The scoring rule's parameters, e.g. `low 0, high 100` or `A ≥ 95, B ≥ 75`."""
+    rule = kpi.scoring.model_dump(exclude={"method"}, exclude_none=True)
+    if "bands" in rule:
+        sign = "≥" if kpi.direction == "higher" else "≤"
+        return ", ".join(f"{b['level']} {sign} {b['threshold']:g}" for b in rule["bands"])
+    return ", ".join(f"{k} {v:g}" for k, v in rule.items())
 
 
 @router.get("/proposals/{proposal_id}")
@@ -160,7 +169,7 @@ def proposal_queue(status: str = "submitted", ctx: Ctx = Depends(guard)) -> Resp
                                         None if status == "all" else status)
         draft_ids = {p.id: proposals.draft_of(session, p) for p in rows}
     return render(ctx, "frameworks/proposals.html", rows=rows, draft_ids=draft_ids,
-                  status_label=proposals.status_label, status=status, secretariat=True,
+                  status_label=proposals.status_label, shown=status, secretariat=True,
                   statuses=proposals.STATUSES, title=_("KPI proposals"))
 
 
