@@ -153,7 +153,7 @@ def accept(session: Session, who: Principal, proposal_id: int, *, draft: str = "
                          "errors").format(code=kpi.code, draft=fw.id, n=len(errors)),
                        *(str(f) for f in errors))
     replace_document(session, who, target, updated, "proposal.accept",
-                     _("KPI proposal {id}").format(id=proposal.id), now)
+                     _("from KPI proposal {id}").format(id=proposal.id), now)
     _decide(session, who, proposal, "accepted", "", now)
     proposal.draft_id = target.id
     return target
