@@ -42,6 +42,8 @@ FRENCH = {
     "whatif": "Modifie certaines valeurs d'un Membre",
     "secretariat": "Combien de Membres validés ont renseigné chaque indicateur",
     "measure": "Étude sur le temps nécessaire à la mainlevée : statistiques des délais",
+    "proposal": "Rejette une proposition, avec le motif que son auteur lit.",
+    "draft": "Adopte un projet qui satisfait aux critères des indicateurs",
 }
 GROUPS = [name for name in COMMANDS if name in FRENCH]
 

@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                    "export, check, submit and the rest of the workflow."),
     "review": ("pmm.assessment.cli", "app", "Peer review: assign, start, findings, request "
                "changes, complete."),
+    "proposal": ("pmm.assessment.cli", "app", "KPI proposals: a working-body member proposes a "
+                 "KPI for a tool; the Secretariat accepts it into a draft or rejects it."),
+    "draft": ("pmm.assessment.cli", "app", "Framework drafts: start from a version, upload, "
+              "compare with the base, adopt."),
     "demo": ("pmm.analysis.cli", "app", "Seed the database with demonstration data."),
     "measure": ("pmm.measure.cli", "app", "From microdata: verify an extract, Time Release "
                 "Study, data items, synthetic data."),

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from pmm.assessment.cli_frameworks import draft_app, proposal_app
 from pmm.errors import PmmError
 from pmm.i18n import _, format_number, label, ngettext
 from pmm.store.cli import AUDIT_HELP, As, DatabaseUrl, acting, audit, db_app, user_app
@@ -34,6 +35,8 @@ app.add_typer(cycle_app, name="cycle")
 app.add_typer(submission_app, name="submission")
 submission_app.add_typer(evidence_app, name="evidence")
 app.add_typer(review_app, name="review")
+app.add_typer(proposal_app, name="proposal")  # KPI proposals and framework drafts
+app.add_typer(draft_app, name="draft")
 
 CycleYear = Annotated[int, typer.Option("--cycle", help=_("The cycle, named by its reporting "
                                                           "year T (e.g. 2024)."))]
@@ -60,7 +63,8 @@ def cycle_create(
     year: Annotated[int, typer.Argument(help=_("Reporting year T."))],
     opens: Annotated[str, typer.Option("--opens", help=_("Opening date (YYYY-MM-DD, UTC)."))],
     closes: Annotated[str, typer.Option("--closes", help=_("Closing date, inclusive."))],
-    framework: Annotated[str, typer.Option("--framework", help=_("Shipped id or path."))] =
+    framework: Annotated[str, typer.Option("--framework", help=_(
+        "Shipped id, path, or a version adopted on the platform (`pmm draft adopt`)."))] =
     "wco-pmm-v1",
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
