@@ -68,7 +68,7 @@ def proposal_submit(
     "KPI proposals: a working-body member's own; all of them for the Secretariat."))
 def proposal_list(
     status: Annotated[str | None, typer.Option("--status", help=_(
-        "submitted, accepted or rejected."))] = None,
+        "`submitted`, `accepted` or `rejected`."))] = None,
     actor: As = None, database_url: DatabaseUrl = None,
 ) -> None:
     from pmm.assessment.proposals import draft_of, list_proposals, status_label
@@ -84,8 +84,8 @@ def proposal_list(
 
 
 @proposal_app.command("accept", help=_(
-    "Accept a proposal into an existing draft (--draft) or a new one (--new-draft, from "
-    "--base)."))
+    "Accept a proposal into an existing draft (`--draft`) or a new one (`--new-draft`, "
+    "from `--base`)."))
 def proposal_accept(
     proposal_id: ProposalId,
     draft: Annotated[str, typer.Option("--draft", help=_("An existing draft."))] = "",
