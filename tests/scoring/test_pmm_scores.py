@@ -98,6 +98,22 @@ def test_missing_zero_and_declared_statuses_carry_reasons(fw) -> None:
     assert head.loc[("EEE", "TF.2.1")].status == "ok"
 
 
+def test_reasons_are_in_the_readers_language(fw) -> None:
+    """A missing data item's reason is translated like the other reasons (it was English only)."""
+    from pmm.i18n import use_locale
+
+    items = _items(fw)
+    gone = (items.member == "AAA") & (items.data_item == "aeo_count") & (items.year == T - 1)
+    items = items[~gone].copy()
+    unavailable = (items.member == "DDD") & (items.data_item == "aeo_count")
+    items.loc[unavailable, ["value", "status"]] = [np.nan, "not_available"]
+    with use_locale("fr"):
+        out = kpi_values(fw, items, NO_STATUS, T)
+    head = out[(out.variant == "") & (out.breakdown == "")].set_index(["member", "kpi"])
+    assert head.loc[("AAA", "TF.2.1")].reason == "manquant : aeo_count[T-1]"
+    assert head.loc[("DDD", "TF.2.1")].reason.startswith("non disponible : aeo_count")
+
+
 def test_scores_follow_the_framework_rules(fw) -> None:
     items = _items(fw)
     values = kpi_values(fw, items, NO_STATUS, T)

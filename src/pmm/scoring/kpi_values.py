@@ -45,10 +45,11 @@ class _Columns:
         key = (ref.item, self.year + ref.year, format_breakdown(ref.breakdown))
         column = self.values.get(key)
         n = len(self.members)
+        missing = _("missing: {ref}").format(ref=ref)  # a reason a reader sees, like the others
         if column is None:
-            return Values.missing(n, f"missing: {ref}")
+            return Values.missing(n, missing)
         reason = np.full(n, None, dtype=object)
-        reason[np.isnan(column)] = f"missing: {ref}"
+        reason[np.isnan(column)] = missing
         reason[self.unavailable[key]] = _("not available: {ref}").format(ref=ref)
         return Values(column, reason)
 
