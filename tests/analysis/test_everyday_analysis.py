@@ -73,3 +73,14 @@ def test_table_output_prints_user_text_literally(demo_db: str, capsys, tmp_path)
     assert code == 0, err
     assert "[red]North:100:" in out and "South :smile:" in out
     assert "💯" not in out and "😄" not in out
+
+
+@pytest.mark.parametrize("command", [["sdg"], ["trends"], ["secretariat", "demand"]])
+def test_custom_groups_are_refused_where_only_standard_groupings_apply(
+        demo_db: str, capsys, command: list[str]) -> None:
+    """These commands have no --groups: --by custom used to print the global rows only."""
+    code, out, err = pmm(capsys, *command, "--cycle", "2024", "--by", "custom", "--as",
+                         "secretariat", "--database-url", demo_db)
+    assert code == 2 and out == ""
+    assert "--by custom: user-defined groups are compared by pmm benchmark only" in err
+    assert "region, income, geography, admin_type, size" in err

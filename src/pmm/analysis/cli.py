@@ -45,6 +45,9 @@ Format = Annotated[str, typer.Option("--format", help=_("csv, json or table."))]
 By = Annotated[str, typer.Option(
     "--by", help=_("Peer grouping: region, income, geography, admin_type, size (or custom with "
                    "--groups)."))]
+# The commands other than benchmark compare with the standard groupings only.
+StandardBy = Annotated[str, typer.Option(
+    "--by", help=_("Peer grouping: region, income, geography, admin_type or size."))]
 As = Annotated[str | None, typer.Option(
     "--as", envvar="PMM_USER", show_envvar=True,
     help=_("The user looking (see pmm user list): what you get is what this user may see."))]
@@ -65,9 +68,12 @@ def principal(session: Session, username: str | None) -> Principal:
     return acting(session, username)
 
 
-def _check_by(by: str) -> str:
-    from pmm.analysis.groups import check_by
+def _check_by(by: str, custom: bool = True) -> str:
+    from pmm.analysis.groups import STANDARD, check_by
 
+    if by == "custom" and not custom:  # else the command would quietly show the global rows only
+        raise PmmError(_("--by custom: user-defined groups are compared by pmm benchmark only; "
+                         "expected one of {expected}").format(expected=", ".join(STANDARD)))
     return check_by(by)
 
 
@@ -231,7 +237,7 @@ def gaps_cmd(
     cycle: CycleYear,
     member: MemberOption,
     actor: As = None,
-    by: By = "region",
+    by: StandardBy = "region",
     support: Annotated[Path | None, typer.Option(
         "--support", help=_("A capacity-building support catalogue of one's own (YAML)."))] = None,
     summary: Annotated[bool, typer.Option(
@@ -303,11 +309,13 @@ def coverage_cmd(cycle: CycleYear, actor: As = None, fmt: Format = "csv",
 @secretariat_app.command("demand", help=_(
     "Capacity-building demand by WCO region and outcome (from every validated member's "
     "gaps)."))
-def demand_cmd(cycle: CycleYear, actor: As = None, by: By = "region",
-               support: Annotated[Path | None, typer.Option("--support")] = None,
+def demand_cmd(cycle: CycleYear, actor: As = None, by: StandardBy = "region",
+               support: Annotated[Path | None, typer.Option(
+                   "--support",
+                   help=_("A capacity-building support catalogue of one's own (YAML)."))] = None,
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
-    _check_by(by)
+    _check_by(by, custom=False)
     with transaction(database_url) as session:
         frame, _gaps = _api().demand(session, principal(session, actor), cycle, by=by,
                                      support_path=support)
@@ -319,10 +327,10 @@ def demand_cmd(cycle: CycleYear, actor: As = None, by: By = "region",
 def sdg_cmd(cycle: CycleYear,
             member: Annotated[str | None, typer.Option(
                 "--member", help=_("One member's SDG scores (default: group aggregates)."))] = None,
-            by: By = "region", actor: As = None, fmt: Format = "csv",
+            by: StandardBy = "region", actor: As = None, fmt: Format = "csv",
             database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
-    _check_by(by)
+    _check_by(by, custom=False)
     with transaction(database_url) as session:
         frame = _api().sdg(session, principal(session, actor), cycle, member=member, by=by)
     if member is None:
@@ -343,13 +351,13 @@ def trends_cmd(cycle: CycleYear,
                    "--since", help=_("The earlier cycle (default: the previous one)."))] = None,
                member: Annotated[str | None, typer.Option(
                    "--member", help=_("One member's changes (default: per group)."))] = None,
-               by: By = "region", actor: As = None,
+               by: StandardBy = "region", actor: As = None,
                scores: Annotated[bool, typer.Option(
                    "--scores", help=_("Outcome and dimension scores instead of KPI values."))]
                = False,
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
-    _check_by(by)
+    _check_by(by, custom=False)
     levels = ("outcome", "dimension") if scores else ("kpi",)
     with transaction(database_url) as session:
         frame = _api().trends(session, principal(session, actor), cycle, since=since,
