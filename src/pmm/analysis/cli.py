@@ -411,7 +411,9 @@ def whatif_cmd(cycle: CycleYear, member: MemberOption,
 def demo(
     members: Annotated[int, typer.Option("--members", help=_("Participants of the 2024 cycle."))]
     = 90,
-    seed: Annotated[int, typer.Option("--seed")] = 2024,
+    seed: Annotated[int, typer.Option(
+        "--seed", help=_("Seed of the random generator: the same seed gives the same data."))]
+    = 2024,
     database_url: DatabaseUrl = None,
 ) -> None:
     # The demo seeds a whole platform; without a release it would show members nothing about

@@ -37,7 +37,8 @@ app.add_typer(export_app, name="export")
 ReleaseNumber = Annotated[int | None, typer.Option(
     "--release", help=_("The release number (default: the latest not withdrawn)."))]
 Lang = Annotated[str | None, typer.Option(
-    "--lang", help=_("Language of the report: en or fr (default: the language of messages)."))]
+    "--lang", help=_("Language of the report or file: en or fr (default: the language of "
+                     "messages)."))]
 Public = Annotated[bool, typer.Option(
     "--public", help=_("As the anonymous public (what anyone may download), not as a user."))]
 Out = Annotated[Path, typer.Option("-o", "--out", help=_(

@@ -119,7 +119,7 @@ def user_add(
     member: Annotated[str | None, typer.Option("--member",
                                                help=_("ISO3 code (ncp, viewer)."))] = None,
     name: Annotated[str, typer.Option("--name", help=_("Full name."))] = "",
-    email: Annotated[str, typer.Option("--email")] = "",
+    email: Annotated[str, typer.Option("--email", help=_("E-mail address."))] = "",
     password_stdin: Annotated[bool, typer.Option(
         "--password-stdin", help=_("Read the password from the first line of standard input "
                                    "(otherwise it is prompted for)."))] = False,
@@ -173,7 +173,9 @@ def user_list(actor: As = None, database_url: DatabaseUrl = None) -> None:
 @user_app.command("passwd", help=_(
     "Set a user's password (your own, or anyone's as an administrator)."))
 def user_passwd(username: str,
-                password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+                password_stdin: Annotated[bool, typer.Option(
+                    "--password-stdin", help=_("Read the password from the first line of standard "
+                                               "input (otherwise it is prompted for)."))] = False,
                 actor: As = None, database_url: DatabaseUrl = None) -> None:
     from pmm.store import users
     from pmm.store.engine import transaction
