@@ -191,3 +191,16 @@ def test_a_part_pushing_its_breakdown_above_the_total_is_refused(db: str, tmp_pa
     assert run(["submission", "export", *C, "--as", "sec"]) == 0
     rows = capsys.readouterr().out
     assert f",declarations,2024,{part},{COMPLETE[('declarations', 2024, part)]}," in rows
+
+
+def test_a_refusal_names_the_state_in_the_readers_language(db: str, tmp_path: Path,
+                                                           capsys) -> None:
+    """The state was printed as its code (« est validated ») inside a French sentence."""
+    fill(tmp_path)
+    assert do("submission", "submit", who="ncp-fra") == 0
+    assert do("submission", "validate", who="sec") == 0
+    capsys.readouterr()
+    assert run(["--lang", "fr", "submission", "set", "release_time_mean_h", "9", *C,
+                "--as", "ncp-fra"]) == 2
+    err = capsys.readouterr().err
+    assert "La soumission de FRA au cycle 2024 est validée :" in err and "validated" not in err

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pmm.access import Principal, require
+from pmm.access import Principal, require, state_label
 from pmm.assessment.common import now_or
 from pmm.assessment.cycles import check_kpi
 from pmm.assessment.submissions import bump_version, cycle_of, new_revision
@@ -73,7 +73,7 @@ def _open(session: Session, sub: Submission) -> Review:
             member=sub.member, rev=sub.revision))
     if review is None:
         raise PmmError(_("{member}'s submission is {state}: no peer review is in progress")
-                       .format(member=sub.member, state=sub.state))
+                       .format(member=sub.member, state=state_label(sub.state)))
     return review
 
 

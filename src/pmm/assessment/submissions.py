@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, delete, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pmm.access import EDITABLE, Principal, require
+from pmm.access import EDITABLE, Principal, require, state_label
 from pmm.assessment.common import KPI_STATUSES, item_key, now_or
 from pmm.assessment.cycles import accepting, check_kpi, framework_of, get_cycle
 from pmm.assessment.limits import Defect
@@ -328,7 +328,7 @@ def check_editable(session: Session, actor: Principal, sub: Submission, now: dt.
         raise PmmError(_("{member}'s submission to cycle {year} is {state}: it can be edited "
                          "only as a draft or when changes are requested (the Secretariat can "
                          "reopen it).").format(member=sub.member, year=cycle.year,
-                                               state=sub.state))
+                                               state=state_label(sub.state)))
     why = accepting(cycle, now)
     if why:
         raise PmmError(_("{member} cannot change its submission: {why}").format(
