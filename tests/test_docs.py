@@ -302,6 +302,39 @@ def test_every_python_name_in_the_docs_exists() -> None:
     assert not out, "Python names in the docs that the code does not have:\n" + "\n".join(out)
 
 
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _anchors(text: str) -> set[str]:
+    """The anchors GitHub makes of a page's headings."""
+    out, inside = set(), False
+    for line in text.splitlines():
+        if FENCE.match(line):
+            inside = not inside
+        elif not inside and (match := re.match(r"#{1,6} (.*)", line)):
+            out.add(re.sub(r"[^\w\- ]", "", match.group(1).strip().lower()).replace(" ", "-"))
+    return out
+
+
+def test_every_relative_link_in_the_docs_leads_somewhere() -> None:
+    out = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for match in LINK.finditer(text):
+            target = match.group(1)
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            dest = (page.parent / path).resolve() if path else page
+            where = f"{page.relative_to(ROOT)}:{text.count(chr(10), 0, match.start()) + 1}"
+            if not dest.exists():
+                out.append(f"{where}: {target}: no such file")
+            elif anchor and dest.suffix == ".md" and anchor not in _anchors(
+                    dest.read_text(encoding="utf-8")):
+                out.append(f"{where}: {target}: no such heading")
+    assert not out, "\n".join(out)
+
+
 def test_the_check_catches_a_removed_option(root: tuple[Any, Any]) -> None:
     use = Use("x.md", 1, "pmm benchmark --cycle 2024 --viewer public")
     assert problems(use, root) == ["`pmm benchmark` has no option --viewer"]
