@@ -153,7 +153,7 @@ WORDS: dict[str, dict[str, str]] = {
 - **années** : `T` (l'année de référence seulement) ou `T,T-1` (l'indicateur a aussi besoin de l'année précédente).
 - **par** : les clés de ventilation selon lesquelles l'indicateur est aussi calculé. `flow` est importation / exportation / transit ; `transport_mode` suit la Recommandation 19 de la CEE-ONU.
 - **notation** : comment une valeur devient un score, selon la méthode documentée de ce projet. Les *paliers* (bands) donnent les niveaux A, B et C aux seuils indiqués, et D sinon. Les *bornes* (goalposts) projettent linéairement les valeurs comprises entre la borne basse et la borne haute sur l'échelle des scores. Le *rang centile* (percentile rank) et le *z-score* comparent au groupe de pairs.
-- **diffusion** : le niveau par défaut. Un Membre peut en choisir un autre pour chaque indicateur : public, wco (tous les points de contact nationaux et les évaluateurs pairs) ou restricted (le Membre, le Secrétariat et les évaluateurs pairs désignés pour sa soumission).""",  # noqa: E501
+- **diffusion** : le niveau par défaut. Un Membre peut en choisir un autre pour chaque indicateur : public, wco (tous les points de contact nationaux et les examinateurs) ou restricted (le Membre, le Secrétariat et les examinateurs désignés pour sa soumission).""",  # noqa: E501
         "basis_confirmed": "Fondement : confirmé par <{source}>.",
         "basis_reconstructed": "Fondement : reconstitué : *(en anglais)* {rationale}",
         "english": "*(en anglais)* ", "colon": " :",
