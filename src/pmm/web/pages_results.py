@@ -1,30 +1,36 @@
-"""The public results: a release's aggregates per KPI, its open-data downloads, and a member's
-own profile.
+"""Results: a release's public aggregates and public member values per KPI, its open-data
+downloads, and a member's own results page, values (CSV) and profile (PDF).
 
-Everything the public sees is read as `pmm.access.ANONYMOUS` from the latest release of a cycle
-(the analysis API and `pmm.publish` decide what that is), never from the live cycle, so the page
-and the files show only what was audited for the public.
+Everything the public sees is read as `pmm.access.ANONYMOUS` from a release of a cycle (the
+latest not withdrawn, or `?release=N`; `pmm.publish.source` decides what the public may read),
+never from the live cycle, so the page and the files show only what was audited for the public.
+A withdrawn release answers 410 Gone with its withdrawal notice: its figures are not served any
+more. A member's page is read through the analysis API as the signed-in user
+(`pmm.web.results_view`).
 """
 
 from __future__ import annotations
 
-import math
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import pandas as pd
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from pmm.access import ANONYMOUS
-from pmm.analysis import api
+from pmm.access import ANONYMOUS, MEMBER_ROLES
 from pmm.analysis import release as rel_mod
-from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.errors import NotFound
 from pmm.i18n import _
 from pmm.web.core import Ctx, Year, guard, render
+from pmm.web.permissions import check
+from pmm.web.results_view import group_label, member_results, number, values_csv
+from pmm.web.submission_view import member_or_404
 
 router = APIRouter(include_in_schema=False)
+# ?release=N: a release number of the cycle (bounded like the database's integers)
+ReleaseNumber = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 GROUPINGS = ("region", "income", "global")
 # download name: (what it is, media type)
@@ -53,39 +59,83 @@ def results_index(ctx: Ctx = Depends(guard)) -> Response:
     return render(ctx, "public/results_index.html", cycles=cycles, title=_("Results"))
 
 
-def _number(value: object) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    return f"{float(value):.2f}".rstrip("0").rstrip(".")  # type: ignore[arg-type]
+def _release(session, year: int, wanted: int | None):  # type: ignore[no-untyped-def]
+    """The release asked for (default: the latest not withdrawn), and the cycle's releases."""
+    rel = rel_mod.require_latest(session, year) if wanted is None else rel_mod.get(
+        session, year, wanted)
+    return rel, [r for _y, r in rel_mod.releases(session, year)]
+
+
+def _withdrawn(ctx: Ctx, year: int, rel, others: list) -> Response:  # type: ignore[no-untyped-def]
+    """A withdrawn release's figures are no longer shown: 410 Gone, with why and what to read."""
+    current = [r.number for r in others if r.withdrawn_at is None]
+    return render(ctx, "public/withdrawn.html", status=410, year=year, number=rel.number,
+                  on=rel.withdrawn_at.strftime("%Y-%m-%d"), reason=rel.withdraw_reason,
+                  current=max(current) if current else None,
+                  title=_("Release {number} of cycle {year} was withdrawn").format(
+                      number=rel.number, year=year))
+
+
+def _headline(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[(frame["variant"] == "") & (frame["breakdown"] == "")]
 
 
 @router.get("/results/{year}")
-def results(year: Year, by: str = "region", ctx: Ctx = Depends(guard)) -> Response:
+def results(year: Year, by: str = "region", release: ReleaseNumber = None,
+            ctx: Ctx = Depends(guard)) -> Response:
+    """A release's statistics for the public per KPI and group, and the values members chose
+    to disclose publicly."""
+    from pmm.publish import source
+
     if by not in GROUPINGS:
         raise NotFound(_("grouping {value!r}: expected one of {expected}").format(
             value=by, expected=", ".join(GROUPINGS)))
     with ctx.read() as session:
-        rel = rel_mod.require_latest(session, year)
-        frame = api.benchmarks(session, ANONYMOUS, year, by=by)
-        fw_kpis = {k.code: k for k in framework_of(get_cycle(session, year)).kpis}
-        number, made = rel.number, rel.created_at
+        rel, all_releases = _release(session, year, release)
+        if rel.withdrawn_at is not None:
+            return _withdrawn(ctx, year, rel, all_releases)
+        view = source.read(session, ANONYMOUS, year, rel.number)
+    lang = ctx.lang
+    stats = _headline(view.stats)
+    stats = stats[(stats["level"] == "kpi") & stats["grouping"].isin([by, "global"])]
+    order = {g: i for i, g in enumerate((by, "global"))}
+    stats = stats.assign(order=stats["grouping"].map(order)).sort_values(
+        ["code", "order", "group"])
     rows: dict[str, list[dict]] = {}
-    for r in frame.sort_values(["kpi", "grouping", "group"]).itertuples(index=False):
-        rows.setdefault(r.kpi, []).append({
-            "group": r.group, "n": int(r.n) if pd.notna(r.n) else "",
-            "mean": _number(r.mean), "median": _number(r.median), "q1": _number(r.q1),
-            "q3": _number(r.q3), "note": r.reason if r.suppressed or r.reason else ""})
-    kpis = [(code, fw_kpis[code].name.get(ctx.lang) if code in fw_kpis else code, rows[code])
-            for code in sorted(rows)]
+    for r in stats.itertuples(index=False):
+        rows.setdefault(r.code, []).append({
+            "group": group_label(r.grouping, r.group, lang), "n": int(r.n),
+            "mean": number(r.mean), "median": number(r.median), "q1": number(r.q1),
+            "q3": number(r.q3), "note": view.reason(r.reason, r.withheld)})
+    obs = _headline(view.obs)
+    obs = obs[(obs["level"] == "kpi") & (obs["status"] == "ok")]
+    values: dict[str, list[dict]] = {}
+    for r in obs.itertuples(index=False):
+        if number(r.value):
+            values.setdefault(r.code, []).append({
+                "member": r.member, "name": source.member_name(r.member, lang),
+                "value": number(r.value),
+                "mine": bool(check(ctx.principal, "read_submission",
+                                   {"member": r.member, "year": str(year)}))})
+    kpis = [(k.code, k.name.get(lang), rows.get(k.code, []),
+             sorted(values.get(k.code, []), key=lambda v: v["name"]))
+            for k in view.fw.kpis if k.code in rows or k.code in values]
     labels = {"region": _("WCO region"), "income": _("Income group"), "global": _("All members")}
-    return render(ctx, "public/results.html", year=year, number=number, made=made, by=by,
-                  groupings=labels, kpis=kpis, downloads=DOWNLOADS,
+    latest = max((r.number for r in all_releases if r.withdrawn_at is None), default=None)
+    own = ctx.principal.member if ctx.principal.role in MEMBER_ROLES else None
+    return render(ctx, "public/results.html", year=year, number=rel.number,
+                  made=rel.created_at, by=by, groupings=labels, kpis=kpis,
+                  downloads=DOWNLOADS, releases=all_releases, latest=latest,
+                  chosen=None if release is None else rel.number,
+                  own=own if own and own in view.members else None,
                   title=_("Results of cycle {year}").format(year=year))
 
 
 @router.get("/results/{year}/download/{name}")
-def download(year: Year, name: str, ctx: Ctx = Depends(guard)) -> Response:
-    """One open-data file of the latest release, as the anonymous public may read it."""
+def download(year: Year, name: str, release: ReleaseNumber = None,
+             ctx: Ctx = Depends(guard)) -> Response:
+    """One open-data file of a release (default: the latest), as the anonymous public may read
+    it."""
     from pmm.publish import reports, sdmx, source, tables
 
     if name not in DOWNLOADS:
@@ -93,7 +143,10 @@ def download(year: Year, name: str, ctx: Ctx = Depends(guard)) -> Response:
             value=name, expected=", ".join(DOWNLOADS)))
     with ctx.read() as session, reports.use_locale(ctx.lang) as lang, \
             tempfile.TemporaryDirectory() as folder:
-        view = source.read(session, ANONYMOUS, year)
+        rel, all_releases = _release(session, year, release)
+        if rel.withdrawn_at is not None:
+            return _withdrawn(ctx, year, rel, all_releases)
+        view = source.read(session, ANONYMOUS, year, rel.number)
         out = Path(folder)
         if name in ("sdmx-csv", "sdmx-ml"):
             _structure, ml, csv = sdmx.write(view, out, lang)
@@ -108,13 +161,36 @@ def download(year: Year, name: str, ctx: Ctx = Depends(guard)) -> Response:
         "Content-Disposition": f'attachment; filename="{path.name}"'})
 
 
+@router.get("/results/{year}/members/{member}")
+def member_page(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
+    """A member's results in the latest release, for whoever may read its submission."""
+    code = member_or_404(member)
+    with ctx.read() as session:
+        data = member_results(session, ctx.principal, year, code, ctx.lang)
+    return render(ctx, "results/member.html", r=data, fmt=number,
+                  title=_("Results of {member}, cycle {year}").format(member=data.name,
+                                                                       year=year))
+
+
+@router.get("/results/{year}/members/{member}/values.csv")
+def member_values(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
+    """The member's page as CSV: its scores, KPI values and peer statistics."""
+    code = member_or_404(member)
+    with ctx.read() as session:
+        data = member_results(session, ctx.principal, year, code, ctx.lang)
+    name = f"pmm-{year}-r{data.release}-{code}-values.csv"
+    return Response(values_csv(data).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @router.get("/results/{year}/members/{member}/profile.pdf")
 def profile_pdf(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
     """A member's profile of the latest release, as the signed-in user may read it."""
     from pmm.publish import reports
 
+    code = member_or_404(member)
     with ctx.read() as session:
-        html = reports.profile(session, ctx.principal, year, member.upper(), lang=ctx.lang)
-    name = f"pmm-{year}-{member.upper()}-profile.pdf"
+        html = reports.profile(session, ctx.principal, year, code, lang=ctx.lang)
+    name = f"pmm-{year}-{code}-profile.pdf"
     return Response(reports.to_pdf(html), media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}"'})

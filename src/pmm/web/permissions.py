@@ -30,6 +30,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/results/{year}/download/{name}"): "public",
     # a member's profile in the latest release, for whoever may read its submission
     ("GET", "/results/{year}/members/{member}/profile.pdf"): "read_submission",
+    # a member's results page and its figures as CSV (the member's results, issue 12)
+    ("GET", "/results/{year}/members/{member}"): "read_submission",
+    ("GET", "/results/{year}/members/{member}/values.csv"): "read_submission",
     # accounts
     ("GET", "/login"): "public",
     ("POST", "/login"): "public",
