@@ -15,6 +15,7 @@ from pmm.store.models import Cycle, ReviewAssignment, Submission
 from pmm.store.users import authenticate, set_password
 from pmm.web import auth
 from pmm.web.core import Ctx, RowId, finish, guard, redirect, render, safe_next
+from pmm.web.results_view import released_members
 
 router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
 
@@ -138,10 +139,12 @@ def home(ctx: Ctx = Depends(guard)) -> Response:
         if who.role == "secretariat":
             rows = [r for r in rows if r.state in ("submitted", "review_requested",
                                                    "resubmitted", "in_review")]
+        released = released_members(session, {r.year for r in rows})
     started = {r.year for r in rows}
     open_cycles = [c for c in cycles if c.state == "open" and c.year not in started]
+    results = {(r.year, r.member) for r in rows if r.member in released.get(r.year, ())}
     return render(ctx, "account/home.html", rows=rows, open_cycles=open_cycles,
-                  title=_("My work"))
+                  results=results, title=_("My work"))
 
 
 __all__ = ["finish"]

@@ -40,6 +40,7 @@ from pmm.i18n import _
 from pmm.store.models import Submission, User
 from pmm.web.core import Ctx, RowId, Version, Year, guard, redirect, render
 from pmm.web.permissions import SUB
+from pmm.web.results_view import released_members
 from pmm.web.submission_view import (
     EntryForm,
     build_form,
@@ -107,6 +108,7 @@ def _home(ctx: Ctx, year: Year, member: str, *, status: int = 200,
                 User.role == "peer_reviewer", User.active.is_(True)).order_by(User.username))]
             if "assign_reviewer" in actions else [],
             "base": base(year, member), "messages": messages or [],
+            "released": member in released_members(session, {year}).get(year, ()),
         }
     return render(ctx, "submission/home.html", status=status,
                   title=_("{member}, cycle {year}").format(member=member, year=year), **data)

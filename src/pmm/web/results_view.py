@@ -88,9 +88,20 @@ class MemberResults:
     previous: int | None = None
     gaps: list[dict] = field(default_factory=list)
     gap_note: str = ""
+    support_note: str = ""
     support: list[dict] = field(default_factory=list)
     charts: dict[str, Chart] = field(default_factory=dict)
     peer_names: dict[str, str] = field(default_factory=dict)
+
+
+def released_members(session: Session, years: set[int]) -> dict[int, frozenset[str]]:
+    """The members in the latest release of each of `years` (a cycle without one is left out)."""
+    out: dict[int, frozenset[str]] = {}
+    for year in years:
+        rel = rel_mod.latest(session, year)
+        if rel is not None:
+            out[year] = frozenset(rel_mod.snapshot(rel)[0]["member"])
+    return out
 
 
 def _in_release(session: Session, year: int, code: str) -> rel_mod.Release:
@@ -168,12 +179,15 @@ def _score_row(code: str, name: str, s: Any, peers: dict, level: str) -> dict:
     score = None if s is None or not math.isfinite(float(s.score)) else float(s.score)
     region = peers.get((level, code, "region"), {})
     glob = peers.get((level, code, "global"), {})
-    mean = region.get("mean")
     return {"code": code, "name": name, "score": score,
             "grade": "" if s is None else str(s.grade or ""),
             "status": "" if s is None else str(s.status),
-            "region_mean": None if mean is None or not math.isfinite(mean) else float(mean),
-            "global_mean": glob.get("mean")}
+            "region_mean": _finite(region.get("mean")),
+            "global_mean": _finite(glob.get("mean"))}
+
+
+def _finite(value: Any) -> float | None:
+    return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
 def _kpis(out: MemberResults, fw: Framework, scores: pd.DataFrame, peers: dict,
@@ -247,7 +261,13 @@ def _trends(out: MemberResults, session: Session, who: Principal, fw: Framework,
 
 def _gaps(out: MemberResults, session: Session, who: Principal, fw: Framework, year: int,
           code: str, lang: str) -> None:
-    catalogue = load_support(fw=fw)
+    try:
+        catalogue = load_support(fw=fw)
+    except PmmError:  # the shipped catalogue names another framework's tools and outcomes
+        catalogue = load_support()
+        out.support_note = _("The capacity-building catalogue was written for another "
+                             "framework than {fw}: only its entries that match are shown.") \
+            .format(fw=fw.id)
     try:
         frame = api.member_gaps(session, who, year, code, catalogue=catalogue)
     except PmmError as exc:
@@ -290,9 +310,15 @@ def values_csv(results: MemberResults) -> str:
     head = [results.year, results.release, results.member]
     for d in results.dimensions:
         for row, level in [(d, "dimension"), *[(o, "outcome") for o in d["outcomes"]]]:
-            writer.writerow(neutralise_row([*head, level, row["code"], row["name"], "", "",
-                                            _raw(row["score"]), row["status"], ""]
-                                           + [""] * (7 * len(PEERS))))
+            peers = {"region": row["region_mean"], "income": None,
+                     "global": row["global_mean"]}
+            cells = [*head, level, row["code"], row["name"], "", "", _raw(row["score"]),
+                     row["status"], ""]
+            for g in PEERS:
+                known = peers[g] is not None
+                cells += [results.peer_names[g] if known else "", "", "", "", "",
+                          _raw(peers[g]), ""]
+            writer.writerow(neutralise_row(cells))
     for k in results.kpis:
         cells = [*head, "kpi", k["code"], k["name"], _raw(k["value"]), k["unit"],
                  _raw(k["score"]), k["status"], k["reason"]]
