@@ -47,7 +47,7 @@ def test_results_page_shows_the_public_statistics_and_no_hidden_value(
     for by in ("region", "income", "global"):
         page = client.get(f"/results/2024?by={by}")
         assert page.status_code == 200, page.text[:500]
-        cells = re.findall(r"<td>([^<]*)</td>", page.text)
+        cells = re.findall(r"<t[dh][^>]*>([^<]*)</t[dh]>", page.text)
         numbers = _numbers(" ".join(cells))
         assert len(numbers) > 50
         assert not _rounded_leaks(numbers, secrets), (by, sorted(_rounded_leaks(numbers,
@@ -108,3 +108,27 @@ def test_an_ncp_downloads_its_own_profile_and_no_other(
     public = site.client().get(f"/results/2024/members/{member}/profile.pdf",
                                follow_redirects=False)
     assert public.status_code == 303 and "/login" in public.headers["location"]
+
+
+def test_an_ncp_reads_its_results_page_on_the_demo(site: Platform) -> None:
+    """The WCO framework's member page: scores, peers, trends since 2022, the plan with the
+    support catalogue, charts; the public page links no member page for the public."""
+    from pmm.analysis import release as rel_mod
+    from pmm.store.engine import transaction
+
+    with transaction(site.url) as session:
+        now, _g = rel_mod.snapshot(rel_mod.latest(session, 2024))
+        before, _g = rel_mod.snapshot(rel_mod.latest(session, 2022))
+    member = sorted(set(now["member"]) & set(before["member"]))[0]
+    client = site.client(f"ncp-{member.lower()}")
+    page = client.get(f"/results/2024/members/{member}")
+    assert page.status_code == 200, page.text[-800:]
+    text = page.text
+    for part in ("Trade Facilitation and Economic Competitiveness",
+                 "from cycle 2022 to cycle 2024", "The support named in the plan",
+                 '<tbody id="kpi-TF.1.1">'):
+        assert part in text, part
+    assert len(re.findall(r'<figure class="chart">', text)) == 3
+    assert re.search(r'<dt id="support-[\w-]+">', text)  # the catalogue's entries, described
+    assert f'href="/results/2024/members/{member}"' in client.get("/results/2024").text
+    assert "/results/2024/members/" not in site.client().get("/results/2024").text
