@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -112,9 +113,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`pmm serve` on 127.0.0.1 and a random port, over a seeded SQLite database."""
+def serve(path: Path, seeding) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """`pmm serve` on 127.0.0.1 and a random port, over a SQLite database at `path` that
+    `seeding(url)` fills once it is upgraded."""
     import os
     import subprocess
     import sys
@@ -124,10 +125,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     from pmm.store.engine import dispose
     from pmm.store.migrate import upgrade
 
-    path = tmp_path_factory.mktemp("live") / "pmm.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    seed(url)
+    seeding(url)
     dispose(url)
     port = _free_port()
     log = (path.parent / "server.log").open("w")
@@ -152,3 +152,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         process.terminate()
         process.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`pmm serve` over a seeded SQLite database (`seed`)."""
+    yield from serve(tmp_path_factory.mktemp("live") / "pmm.db", seed)

@@ -152,3 +152,27 @@ def test_pages_work_without_javascript(live_server, browser: Browser) -> None:
     page.get_by_role("button", name="Add the comment").click()
     expect(page.get_by_text("Sent without JavaScript")).to_be_visible()
     shot(page, "09-no-javascript")
+
+
+@pytest.fixture(scope="module")
+def released_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """`pmm serve` over the small platform with releases (tests/web/results_fixture.py)."""
+    from tests.web.conftest import serve
+    from tests.web.results_fixture import build
+
+    folder = tmp_path_factory.mktemp("released")
+    yield from serve(folder / "pmm.db", lambda url: build(url, folder))
+
+
+def test_an_ncp_opens_its_results(released_server, browser: Browser) -> None:
+    page = sign_in(browser, released_server.url, "ncp-fra")
+    page.get_by_role("link", name="Results of FRA, cycle 2024").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Results of France, cycle 2024")
+    chart = page.get_by_role("img", name=re.compile(r"^Dimension scores \(bars\)"))
+    expect(chart).to_be_visible()
+    expect(chart.locator("svg")).to_have_count(1)
+    expect(page.get_by_role("table", name=re.compile("KPI values of France"))).to_be_visible()
+    shot(page, "10-ncp-results")
+    page.get_by_role("link", name="Français").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Résultats de France, cycle 2024")
+    shot(page, "11-ncp-results-french")

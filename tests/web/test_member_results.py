@@ -79,11 +79,11 @@ def test_an_ncp_reads_its_results_as_the_analysis_api_computes_them(small: Platf
         assert cells[1] == number(r.value) and cells[2] == number(r.score), (r.code, cells)
         region = bench[(bench["kpi"] == r.code) & (bench["grouping"] == "region")
                        & (bench["group"] == "EUR")].iloc[0]
-        # KPI, value, score, then the region's row: name, n, q1, median, q3, position
-        assert cells[3:9] == ["Europe", str(int(region.n)), number(region.q1),
-                              number(region["median"]), number(region.q3),
-                              number(region.position)], (r.code, cells)
-        assert cells[9] == region.reason
+        # KPI, value, score, then the region's row: name, n, q1, median, q3, mean, position
+        assert cells[3:10] == ["Europe", str(int(region.n)), number(region.q1),
+                               number(region["median"]), number(region.q3),
+                               number(region["mean"]), number(region.position)], (r.code, cells)
+        assert cells[10] == region.reason
     assert "All members" in _cell(page, "e_decl")
     for r in scores[scores["level"] == "dimension"].itertuples():
         assert re.search(rf"<th scope=\"row\">[^<]*</th><td class=\"num\">"

@@ -205,7 +205,7 @@ def _kpis(out: MemberResults, fw: Framework, scores: pd.DataFrame, peers: dict,
             if p is None:
                 groups.append({"grouping": grouping, "name": out.peer_names[grouping],
                                "n": "", "q1": None, "median": None, "q3": None,
-                               "position": None, "note": ""})
+                               "mean": None, "position": None, "note": ""})
                 continue
             groups.append({"grouping": grouping, "name": out.peer_names[grouping],
                            "n": int(p["n"]), "q1": p["q1"], "median": p["median"],
