@@ -210,6 +210,11 @@ def test_public_page_names_groups_and_shows_public_values(small: Platform) -> No
     client = small.client()
     page = client.get("/results/2024?by=income").text
     assert "High income" in page and ">high<" not in page
+    # participation by income group: the reports' chart, inline, and its table
+    assert '<table id="participation">' in page and "7 members in all" in page
+    assert re.search(r'<figure class="chart">\s*<div role="img" aria-label="Members in this '
+                     r'release by income group[^"]*"><svg aria-hidden="true"', page)
+    assert re.search(r'<th scope="row">High income</th><td class="num">7</td>', page)
     assert "All members, each region counting once" in page
     with transaction(small.url) as session:
         bench = api.benchmarks(session, ANONYMOUS, 2024, by="income")

@@ -23,6 +23,8 @@ from pmm.access import ANONYMOUS, MEMBER_ROLES
 from pmm.analysis import release as rel_mod
 from pmm.errors import NotFound
 from pmm.i18n import _
+from pmm.publish import charts as specs
+from pmm.web import charts
 from pmm.web.core import Ctx, Year, guard, render
 from pmm.web.permissions import check
 from pmm.web.results_view import group_label, member_results, number, values_csv
@@ -80,6 +82,19 @@ def _headline(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["variant"] == "") & (frame["breakdown"] == "")]
 
 
+def _participation(view, by: str, lang: str) -> dict:  # type: ignore[no-untyped-def]
+    """The release's members per group of `by`: a table and the reports' participation chart."""
+    groups = view.groups[(view.groups["grouping"] == by)
+                         & view.groups["member"].isin(view.members)]
+    counts = groups.groupby("group")["member"].nunique()
+    rows = sorted(({"group": group_label(by, g, lang), "members": int(n)}
+                   for g, n in counts.items()), key=lambda r: (-r["members"], r["group"]))
+    title = _("Members in this release by WCO region") if by == "region" else _(
+        "Members in this release by income group")
+    return {"rows": rows, "title": title, "total": len(view.members),
+            "svg": charts.svg(specs.participation(rows, title)) if rows else None}
+
+
 @router.get("/results/{year}")
 def results(year: Year, by: str = "region", release: ReleaseNumber = None,
             ctx: Ctx = Depends(guard)) -> Response:
@@ -121,6 +136,7 @@ def results(year: Year, by: str = "region", release: ReleaseNumber = None,
              sorted(values.get(k.code, []), key=lambda v: v["name"]))
             for k in view.fw.kpis if k.code in rows or k.code in values]
     labels = {"region": _("WCO region"), "income": _("Income group"), "global": _("All members")}
+    participation = _participation(view, "income" if by == "income" else "region", lang)
     latest = max((r.number for r in all_releases if r.withdrawn_at is None), default=None)
     own = ctx.principal.member if ctx.principal.role in MEMBER_ROLES else None
     return render(ctx, "public/results.html", year=year, number=rel.number,
@@ -128,6 +144,7 @@ def results(year: Year, by: str = "region", release: ReleaseNumber = None,
                   downloads=DOWNLOADS, releases=all_releases, latest=latest,
                   chosen=None if release is None else rel.number,
                   own=own if own and own in view.members else None,
+                  participation=participation,
                   title=_("Results of cycle {year}").format(year=year))
 
 
