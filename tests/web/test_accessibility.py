@@ -14,7 +14,11 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import PASSWORD, YEAR
-from tests.web.test_browser import ARTIFACTS, browser_type_launch_args  # noqa: F401
+from tests.web.test_browser import (  # noqa: F401
+    ARTIFACTS,
+    browser_type_launch_args,
+    released_server,
+)
 
 pytestmark = pytest.mark.browser
 AXE = Axe()
@@ -99,3 +103,19 @@ def test_signing_in_and_saving_a_value_with_the_keyboard_alone(live_server,
     expect(field).to_have_attribute("aria-invalid", "true")
     described = field.get_attribute("aria-describedby") or ""
     assert described and page.locator(f"#{described.split()[0]}").count() == 1
+
+
+def test_the_results_pages_have_no_accessibility_violation(released_server,  # noqa: F811
+                                                           browser: Browser) -> None:
+    """The public results page and a member's results page (charts, row-grouped tables)."""
+    found: dict[str, list] = {}
+    page = _page(browser, released_server.url)
+    for path in ("/results/2024", "/results/2024?by=income", "/results/2024?lang=fr"):
+        _audit(page, path, found)
+    page = _page(browser, released_server.url, "ncp-fra")
+    for path in ("/home", "/results/2024/members/FRA", "/results/2024/members/FRA?lang=fr"):
+        _audit(page, path, found)
+    failing = {path: [v for v in issues if v["impact"] != "minor"]
+               for path, issues in found.items()}
+    failing = {path: issues for path, issues in failing.items() if issues}
+    assert not failing, json.dumps(failing, indent=1)
