@@ -124,14 +124,15 @@ def results(year: Year, by: str = "region", release: ReleaseNumber = None,
             "q3": number(r.q3), "note": view.reason(r.reason, r.withheld)})
     obs = _headline(view.obs)
     obs = obs[(obs["level"] == "kpi") & (obs["status"] == "ok")]
+    # members whose results page the reader may open (its own, or every one for the Secretariat)
+    readable = {m for m in set(obs["member"]) if ctx.signed_in and check(
+        ctx.principal, "read_submission", {"member": m, "year": str(year)})}
     values: dict[str, list[dict]] = {}
     for r in obs.itertuples(index=False):
         if number(r.value):
             values.setdefault(r.code, []).append({
                 "member": r.member, "name": source.member_name(r.member, lang),
-                "value": number(r.value),
-                "mine": bool(check(ctx.principal, "read_submission",
-                                   {"member": r.member, "year": str(year)}))})
+                "value": number(r.value), "mine": r.member in readable})
     kpis = [(k.code, k.name.get(lang), rows.get(k.code, []),
              sorted(values.get(k.code, []), key=lambda v: v["name"]))
             for k in view.fw.kpis if k.code in rows or k.code in values]
