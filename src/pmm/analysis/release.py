@@ -45,7 +45,7 @@ DERIVED = ("dimension", "sdg_target", "sdg_goal")
 KEY = ["level", "code", "variant", "breakdown"]
 STAT_COLUMNS = ["audience", "level", "code", "variant", "breakdown", "grouping", "group", "n",
                 "mean", "median", "q1", "q3", "reason", "withheld", "basis"]
-_SNAPSHOTS: OrderedDict[int, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
+_SNAPSHOTS: OrderedDict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
 
 
 # ---------------------------------------------------------------- configuration
@@ -346,15 +346,17 @@ def statistics(session: Session, rel: Release, audience: str | None = None, *,
 
 def snapshot(rel: Release) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The observations and peer groups frozen in a release."""
-    if rel.id in _SNAPSHOTS:
-        return _SNAPSHOTS[rel.id]
+    # keyed by more than the id: one process may read several databases (each has a release 1)
+    key = (rel.id, str(rel.created_at), rel.data_digest)
+    if key in _SNAPSHOTS:
+        return _SNAPSHOTS[key]
     buffer = io.BytesIO(rel.snapshot)
     both = pd.read_parquet(buffer)
     obs = both[both["part"] == "obs"].drop(columns=["part", "grouping", "group"])
     groups = both[both["part"] == "groups"][["grouping", "group", "member", "cycle"]]
     obs = obs.astype({"cycle": int, "value": float, "validated": bool}).reset_index(drop=True)
     groups = groups.astype({"cycle": int}).reset_index(drop=True)
-    _SNAPSHOTS[rel.id] = (obs, groups)
+    _SNAPSHOTS[key] = (obs, groups)
     while len(_SNAPSHOTS) > 16:
         _SNAPSHOTS.popitem(last=False)
     return obs, groups
