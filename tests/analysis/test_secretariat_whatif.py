@@ -82,7 +82,7 @@ def test_demand_by_region_and_outcome():
     # the same gaps, across income groups
     by_income, same = demand(OBS, FW, SECRETARIAT, 2024, bench, groups, load_support(fw=FW),
                              across="income")
-    assert list(by_income.columns[:2]) == ["income", "outcome"]
+    assert list(by_income.columns[:2]) == ["income", "outcome"] and len(same) == len(gaps)
     incomes = {m: member(m).income_group for m in gaps["member"].unique()}
     expected = gaps.assign(income=gaps["member"].map(incomes)).groupby(
         ["income", "outcome"])["priority"].sum()
