@@ -90,6 +90,10 @@ def test_demand_by_region_and_outcome():
     for key, value in expected.items():
         assert got[key] == pytest.approx(value)
     assert by_income["priority"].sum() == pytest.approx(out["priority"].sum())
+    # a cycle without any validated member: no demand yet, and no crash
+    none, no_gaps = demand(OBS.assign(validated=False), FW, SECRETARIAT, 2024, bench, groups,
+                           load_support(fw=FW))
+    assert len(none) == 0 and len(no_gaps) == 0 and list(none.columns) == list(out.columns)
     with pytest.raises(PmmError, match="expected region or income"):
         demand(OBS, FW, SECRETARIAT, 2024, bench, groups, load_support(fw=FW), across="sea")
 

@@ -93,7 +93,7 @@ def coverage(obs: pd.DataFrame, fw: Framework, who: Principal, cycle: int, *,
         out[status] = out["kpi"].map(counts[status]).fillna(0).astype(int)
     out["share_reported"] = np.where(out["members"] > 0,
                                      out["reported"] / out["members"].clip(lower=1), np.nan)
-    out["reasons"] = out["kpi"].map(reasons).fillna("")
+    out["reasons"] = out["kpi"].map(reasons).astype(object).fillna("")
     return out[COVERAGE]
 
 
@@ -137,9 +137,11 @@ def demand(obs: pd.DataFrame, fw: Framework, who: Principal, cycle: int,
     agg = g.groupby(key).agg(
         members_with_gaps=("member", "nunique"), gaps=("kpi", "size"),
         priority=("priority", "sum"), mean_severity=("severity", "mean")).reset_index()
-    top = g.assign(support=g["support"].str.split("; ").str[0]).groupby(key).apply(
-        lambda d: d.groupby("support")["priority"].sum().idxmax() if len(d) else "",
-        include_groups=False).rename("top_support").reset_index()
+    # the support with the highest total priority in each group and outcome (none: no gap)
+    first = g.assign(support=g["support"].str.split("; ").str[0])
+    top = first.groupby([*key, "support"])["priority"].sum().reset_index().sort_values(
+        "priority", ascending=False, kind="stable").drop_duplicates(key)[[*key, "support"]] \
+        .rename(columns={"support": "top_support"})
     out = grid.merge(agg, on=key, how="left").merge(top, on=key, how="left")
     out[["members_with_gaps", "gaps"]] = out[["members_with_gaps", "gaps"]].fillna(0).astype(int)
     out["priority"] = out["priority"].fillna(0.0)
