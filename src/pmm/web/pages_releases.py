@@ -284,19 +284,10 @@ def show(year: Year, number: RowId, audience: str = "public", level: str = "kpi"
                    & (stats["n"] > 0)]
     if not breakdowns:
         picked = picked[(picked["variant"] == "") & (picked["breakdown"] == "")]
-    partial = (picked["withheld"] != "") & ~picked["withheld"].str.contains("/", regex=False)
-    picked = picked[picked["mean"].isna() | partial].sort_values(
-        ["code", "variant", "breakdown", "grouping", "group"])
-    withheld = [{"code": r.code, "name": indicator_name(fw, r.level, r.code, ctx.lang),
-                 "detail": " ".join(p for p in (r.variant, r.breakdown) if p),
-                 "group": f"{r.grouping}: {r.group}", "n": int(r.n),
-                 "what": _("every statistic") if pd.isna(r.mean)
-                 else r.withheld.replace(",", ", "),
-                 "why": rel_mod.reason_text(r.reason, "" if pd.isna(r.mean) else r.withheld,
-                                            rules) or _("no reason recorded")}
-                for r in picked.itertuples(index=False)]
+    measures = _withheld(picked, fw, rules, ctx.lang)
     return render(ctx, "secretariat/release.html", info=info, reasons=reasons,
-                  withheld=withheld, audience=audience, level=level, breakdowns=breakdowns,
+                  measures=measures, withheld=sum(len(m["groups"]) for m in measures),
+                  audience=audience, level=level, breakdowns=breakdowns,
                   audiences=AUDIENCES, levels=LEVELS, others=others, regions=REGIONS,
                   audience_label=audience_label, level_label=level_label,
                   title=_("Release {number} of cycle {year}").format(number=number, year=year))
@@ -339,3 +330,33 @@ def withdraw(year: Year, number: RowId, reason: str = Form("", max_length=2000),
         return _withdraw_page(ctx, year, number, 422, {"form": " ".join(exc.lines)}, reason)
     return redirect(ctx, f"/secretariat/cycles/{year}/releases", _(
         "Release {number} of cycle {year} was withdrawn.").format(number=number, year=year))
+
+
+def _withheld(stats: pd.DataFrame, fw, rules: Rules, lang: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Per measure (KPI, outcome... with its variant and breakdown): the groups whose statistics
+    were withheld, wholly or in part (quantiles), each with its reason, and a count per reason."""
+    partial = (stats["withheld"] != "") & ~stats["withheld"].str.contains("/", regex=False)
+    hidden = stats["mean"].isna() | partial
+    out = []
+    for (code, variant, breakdown), rows in stats.groupby(["code", "variant", "breakdown"],
+                                                          sort=True):
+        mask = hidden[rows.index]
+        if not mask.any():
+            continue
+        groups = []
+        for r in rows[mask].sort_values(["grouping", "group"]).itertuples(index=False):
+            whole = pd.isna(r.mean)
+            groups.append({"group": f"{r.grouping}: {r.group}", "n": int(r.n),
+                           "what": _("every statistic") if whole
+                           else r.withheld.replace(",", ", "),
+                           "why": rel_mod.reason_text(r.reason, "" if whole else r.withheld,
+                                                      rules) or _("no reason recorded"),
+                           "code": r.reason})
+        level = rows["level"].iloc[0]
+        reasons = Counter(g["why"] if not g["code"] else
+                          rel_mod.reason_text(g["code"], "", rules) for g in groups)
+        out.append({"code": code, "name": indicator_name(fw, level, code, lang),
+                    "detail": " ".join(p for p in (variant, breakdown) if p),
+                    "groups": groups, "total": len(rows),
+                    "reasons": sorted(reasons.items(), key=lambda kv: -kv[1])})
+    return out
