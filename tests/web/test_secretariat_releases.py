@@ -166,6 +166,11 @@ def test_releases_are_created_shown_compared_and_withdrawn_through_the_pages(dem
         assert rel_mod.latest(session, YEAR).number == 1
     again = sec.post(f"{RELEASES}/2/withdraw", data={"csrf_token": token, "reason": "twice"})
     assert again.status_code == 422 and "already withdrawn" in _text(again)
+    # in French
+    french = _text(sec.get(RELEASES, params={"lang": "fr"}))
+    assert "Publications du cycle 2022" in french and "retirée le" in french
+    assert "Configuration du contrôle de la divulgation" in _text(
+        sec.get("/secretariat/releases", params={"lang": "fr"}))
 
 
 def test_reports_on_the_web(demo) -> None:

@@ -106,6 +106,7 @@ def assignments(year: Year, ctx: Ctx = Depends(guard)) -> Response:
     outcome = {"accepted": _("accepted"), "changes_requested": _("changes requested"),
                "in_progress": _("in progress"), "": _("not started")}
     for r in rows:
+        r["reviewed"] = bool(r["review"])
         r["review"] = outcome.get(r["review"], r["review"])
         r["candidates"] = [c for c in candidates if c not in r["reviewers"]]
     return render(ctx, "secretariat/reviews.html", year=year, rows=rows, asked=asked,
