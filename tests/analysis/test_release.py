@@ -126,3 +126,21 @@ def test_cycle_data_is_cached_until_a_submission_changes(cycle: str, tmp_path: P
     changed = second.tables.values
     assert (changed[(changed["member"] == "FRA")
                     & (changed["data_item"] == "staff_trained_pct")]["value"] == 12.5).all()
+
+
+def test_snapshots_of_two_databases_with_the_same_release_id_are_not_mixed() -> None:
+    """A process reading two databases (tests, tools) gets each release's own snapshot."""
+    import datetime as dt
+
+    from pmm.analysis import release as rel_mod
+    from pmm.store.models import Release
+    from tests.analysis import synthetic
+
+    obs, groups = synthetic.observations(seed=3)
+    made = []
+    for i, part in enumerate((obs[obs["cycle"] == 2022], obs[obs["cycle"] == 2024])):
+        made.append(Release(id=1, number=1, snapshot=rel_mod._pack(
+            part, groups[groups["cycle"] == int(part["cycle"].iloc[0])]),
+            created_at=dt.datetime(2026, 1, 1 + i, tzinfo=dt.UTC), data_digest=f"d{i}"))
+    first, second = (rel_mod.snapshot(r)[0] for r in made)
+    assert set(first["cycle"]) == {2022} and set(second["cycle"]) == {2024}

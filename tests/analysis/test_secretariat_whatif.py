@@ -79,6 +79,23 @@ def test_demand_by_region_and_outcome():
     assert (out.loc[out["gaps"] > 0, "top_support"].str.len() > 0).all()
     refs = peer_references(bench, groups, "region")
     assert set(refs["statistic"]) <= {"median", "mean"}
+    # the same gaps, across income groups
+    by_income, same = demand(OBS, FW, SECRETARIAT, 2024, bench, groups, load_support(fw=FW),
+                             across="income")
+    assert list(by_income.columns[:2]) == ["income", "outcome"] and len(same) == len(gaps)
+    incomes = {m: member(m).income_group for m in gaps["member"].unique()}
+    expected = gaps.assign(income=gaps["member"].map(incomes)).groupby(
+        ["income", "outcome"])["priority"].sum()
+    got = by_income.set_index(["income", "outcome"])["priority"]
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value)
+    assert by_income["priority"].sum() == pytest.approx(out["priority"].sum())
+    # a cycle without any validated member: no demand yet, and no crash
+    none, no_gaps = demand(OBS.assign(validated=False), FW, SECRETARIAT, 2024, bench, groups,
+                           load_support(fw=FW))
+    assert len(none) == 0 and len(no_gaps) == 0 and list(none.columns) == list(out.columns)
+    with pytest.raises(PmmError, match="expected region or income"):
+        demand(OBS, FW, SECRETARIAT, 2024, bench, groups, load_support(fw=FW), across="sea")
 
 
 # ---------------------------------------------------------------- what-if

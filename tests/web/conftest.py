@@ -158,3 +158,13 @@ def serve(path: Path, seeding) -> Iterator[LiveServer]:  # type: ignore[no-untyp
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`pmm serve` over a seeded SQLite database (`seed`)."""
     yield from serve(tmp_path_factory.mktemp("live") / "pmm.db", seed)
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`pmm serve` over a small demo (`pmm.assessment.demo`, password `demo.PASSWORD`): cycle
+    2022 with ten validated members of every disclosure level and no release yet."""
+    from pmm.assessment.demo import seed_demo
+
+    yield from serve(tmp_path_factory.mktemp("demo-live") / "pmm.db", lambda url: seed_demo(
+        url, participants_2022=10, participants_2024=12))

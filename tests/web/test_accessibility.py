@@ -13,6 +13,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from pmm.analysis import release as rel_mod
+from pmm.assessment.demo import PASSWORD as DEMO_PASSWORD
+from pmm.store.engine import transaction
+from pmm.store.users import principal_for
 from tests.web.conftest import PASSWORD, YEAR
 from tests.web.test_browser import (  # noqa: F401
     ARTIFACTS,
@@ -28,17 +32,20 @@ SIGNED_IN = {
     "ncp-bel": ["/home", "/account", f"/cycles/{YEAR}/members/BEL",
                 f"/cycles/{YEAR}/members/BEL/outcomes/TF.1"],
     "reviewer1": ["/home", f"/cycles/{YEAR}/members/ALB"],
-    "sec": ["/secretariat", f"/secretariat/cycles/{YEAR}", "/secretariat/frameworks"],
+    "sec": ["/secretariat", f"/secretariat/cycles/{YEAR}", "/secretariat/frameworks",
+            "/secretariat/releases", f"/secretariat/cycles/{YEAR}/releases",
+            f"/secretariat/cycles/{YEAR}/reviews"],
 }
 
 
-def _page(browser: Browser, base: str, username: str | None = None) -> Page:
+def _page(browser: Browser, base: str, username: str | None = None,
+          password: str = PASSWORD) -> Page:
     # axe is injected as a script: the context lets it past the site's CSP (no inline script)
     page = browser.new_context(base_url=base, bypass_csp=True).new_page()
     if username:
         page.goto("/login")
         page.get_by_label("User name").fill(username)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_label("Password", exact=True).fill(password)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="My work")).to_be_visible()
     return page
@@ -72,6 +79,40 @@ def test_the_main_pages_have_no_accessibility_violation(live_server,
     _audit(page, None, found, "outcome form with an error")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "accessibility.json").write_text(json.dumps(found, indent=1))
+    failing = {path: [v for v in issues if v["impact"] != "minor"]
+               for path, issues in found.items()}
+    failing = {path: issues for path, issues in failing.items() if issues}
+    assert not failing, json.dumps(failing, indent=1)
+
+
+def test_the_release_and_secretariat_view_pages_have_no_accessibility_violation(
+        demo_server, browser: Browser) -> None:
+    with transaction(demo_server.database_url) as session:
+        if rel_mod.latest(session, 2022) is None:
+            rel_mod.create(session, principal_for(session, "secretariat"), 2022)
+    found: dict[str, list] = {}
+    page = _page(browser, demo_server.url, "secretariat", DEMO_PASSWORD)
+    releases = "/secretariat/cycles/2022/releases"
+    for path in ("/secretariat/releases", releases, f"{releases}/1",
+                 f"{releases}/1?audience=wco&level=outcome", f"{releases}/compare?a=1&b=1",
+                 f"{releases}/1/withdraw", "/secretariat/cycles/2022/demand",
+                 "/secretariat/cycles/2022/demand?by=income", "/secretariat/cycles/2022/coverage",
+                 "/secretariat/cycles/2024/reviews", "/results/2022"):
+        _audit(page, path, found)
+        assert not page.title().startswith("Error"), path  # the page itself was audited
+    # the forms showing their errors
+    page.goto("/secretariat/releases")
+    page.get_by_label("Minimum group size (members behind a group statistic)").fill("none")
+    page.get_by_role("button", name="Save the configuration").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    _audit(page, None, found, "configuration with an error")
+    page.goto(f"{releases}/1/withdraw")
+    page.locator("#reason").evaluate("e => e.removeAttribute('required')")
+    page.get_by_role("button", name="Withdraw release 1").click()
+    expect(page.locator("#reason-err")).to_be_visible()
+    _audit(page, None, found, "withdrawal without a reason")
+    with transaction(demo_server.database_url) as session:
+        assert rel_mod.latest(session, 2022).number == 1  # nothing was withdrawn
     failing = {path: [v for v in issues if v["impact"] != "minor"]
                for path, issues in found.items()}
     failing = {path: issues for path, issues in failing.items() if issues}

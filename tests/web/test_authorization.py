@@ -24,7 +24,8 @@ WHO = [("public", None, "ALB"), ("ncp own", "ncp-alb", "ALB"), ("ncp other", "nc
        ("secretariat", "sec", "ALB"), ("working body", "wb", "ALB")]
 PARAMS = {"year": str(YEAR), "outcome": "TF.1", "evidence_id": "999999",
           "token_id": "999999", "fw": "wco-pmm-v1", "code": "TF.1", "lang": "fr",
-          "name": "xlsx", "proposal_id": "999999", "draft_id": "wco-pmm-v1"}
+          "name": "xlsx", "proposal_id": "999999", "draft_id": "wco-pmm-v1",
+          "number": "1"}
 
 
 def test_the_table_and_the_application_have_the_same_routes(sqlite_template) -> None:

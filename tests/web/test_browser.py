@@ -6,13 +6,21 @@ Runs in `make test` (which installs Chromium when it is missing); deselect local
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, expect
 
+from pmm.analysis import release as rel_mod
+from pmm.assessment.demo import PASSWORD as DEMO_PASSWORD
+from pmm.publish import source, tables
+from pmm.store.engine import transaction
+from pmm.store.users import principal_for
 from tests.web.conftest import PASSWORD, YEAR
 
 pytestmark = pytest.mark.browser
@@ -34,11 +42,11 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(browser: Browser, base: str, username: str) -> Page:
+def sign_in(browser: Browser, base: str, username: str, password: str = PASSWORD) -> Page:
     page = browser.new_context(base_url=base, accept_downloads=True).new_page()
     page.goto("/login")
     page.get_by_label("User name").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My work")).to_be_visible()
     return page
@@ -176,3 +184,85 @@ def test_an_ncp_opens_its_results(released_server, browser: Browser) -> None:
     page.get_by_role("link", name="Français").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Résultats de France, cycle 2024")
     shot(page, "11-ncp-results-french")
+
+
+# ---------------------------------------------------------------- releases and the public
+
+
+def test_the_secretariat_creates_a_release(demo_server, browser: Browser) -> None:
+    page = sign_in(browser, demo_server.url, "secretariat", DEMO_PASSWORD)
+    page.get_by_role("link", name="Secretariat", exact=True).first.click()
+    page.get_by_role("link", name="Releases and the disclosure-control configuration").click()
+    page.get_by_role("link", name="Cycle 2022").click()
+    expect(page.get_by_text("No release of this cycle yet.")).to_be_visible()
+    expect(page.get_by_text("The audit takes time")).to_be_visible()
+    shot(page, "20-release-to-create")
+    page.get_by_role("button", name="Create release 1").click()
+    expect(page.locator("p.notice")).to_contain_text(
+        re.compile(r"Release 1 of cycle 2022 was created in \d+ s: 10 validated members"),
+        timeout=180_000)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Release 1 of cycle 2022")
+    expect(page.locator("#rule-min-n")).to_have_text("3")
+    expect(page.locator("#withheld-table")).to_contain_text("fewer than 3 members reported")
+    shot(page, "21-release-created")
+    page.get_by_role("link", name="Cycle 2022").click()
+    expect(page.locator("#releases")).to_contain_text("secretariat")
+
+
+def _cell(value: float) -> str:
+    """A number as the results page writes it (two decimals at most)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def test_the_public_page_shows_the_released_aggregate_and_no_restricted_value(
+        demo_server, browser: Browser, tmp_path: Path) -> None:
+    with transaction(demo_server.database_url) as session:
+        rel = rel_mod.latest(session, 2022) or rel_mod.create(
+            session, principal_for(session, "secretariat"), 2022)
+        obs, _groups = rel_mod.snapshot(rel)
+        public = rel_mod.statistics(session, rel, "public")
+    head = obs[(obs["level"] == "kpi") & (obs["variant"] == "") & (obs["breakdown"] == "")
+               & (obs["status"] == "ok") & obs["validated"].astype(bool)]
+    shown = obs[(obs["disclosure"] == "public") & (obs["status"] == "ok")]  # any level
+    allowed = {_cell(v) for v in np.concatenate([
+        shown["value"].to_numpy(float), public[["mean", "median", "q1", "q3", "n"]]
+        .to_numpy(float).ravel()]) if np.isfinite(v)}
+    # the members' restricted values (a value of a member is restricted when its NCP says so)
+    restricted = head[head["disclosure"] == "restricted"]
+    secret = {_cell(v) for v in restricted["value"]} - allowed
+    assert len(secret) > 20
+    # a released aggregate that includes a restricted value: the global mean of its KPI
+    total = public[(public["grouping"] == "global") & (public["group"] == "all")
+                   & (public["level"] == "kpi") & (public["variant"] == "")
+                   & (public["breakdown"] == "") & public["mean"].notna()]
+    total = total[total["code"].isin(restricted["code"])]
+    assert len(total)
+    kpi, mean = total.iloc[0]["code"], float(total.iloc[0]["mean"])
+    # the check below would see a leak: the Secretariat's own export holds these values
+    with transaction(demo_server.database_url) as session:
+        view = source.read(session, principal_for(session, "secretariat"), 2022)
+        values, _stats = tables.write_csv(view, tmp_path / "secretariat")
+    inside = pd.read_csv(values).select_dtypes("number").to_numpy(float).ravel()
+    assert secret & {_cell(v) for v in inside if np.isfinite(v)}
+
+    page = browser.new_context(base_url=demo_server.url, accept_downloads=True).new_page()
+    page.goto("/results")
+    page.get_by_role("link", name=re.compile("Cycle 2022")).click()
+    page.get_by_label("Group by").select_option("global")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(f"h2[id='{kpi}'] + table")).to_contain_text(_cell(mean))
+    shot(page, "22-public-results-no-restricted-value")
+    cells = page.locator("td").all_inner_texts()
+    assert not secret & set(cells), sorted(secret & set(cells))[:5]
+    # the open-data files say no more
+    for link in ("CSV (values-csv)", "CSV (statistics-csv)"):
+        with page.expect_download() as download:
+            page.get_by_role("link", name=link).click()
+        path = tmp_path / download.value.suggested_filename
+        download.value.save_as(path)
+        frame = pd.read_csv(io.StringIO(path.read_text(encoding="utf-8")))
+        numbers = frame.select_dtypes("number").to_numpy(float).ravel()
+        written = {_cell(v) for v in numbers if np.isfinite(v)}
+        assert not secret & written, (link, sorted(secret & written)[:5])
+        if link.endswith("(statistics-csv)"):
+            assert np.isclose(numbers, mean).any()

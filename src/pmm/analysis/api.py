@@ -316,9 +316,10 @@ def coverage(session: Session, who: Principal, year: int) -> pd.DataFrame:
 
 
 def demand(session: Session, who: Principal, year: int, *, by: str = "region",
-           support_path: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Capacity-building demand of cycle `year` by region and outcome, and all gaps
-    (Secretariat)."""
+           support_path: str | Path | None = None, across: str = "region"
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Capacity-building demand of cycle `year` by region (or income group: `across`) and
+    outcome, and all gaps (Secretariat). `by`: the peer grouping of the gaps' references."""
     require(who, "secretariat_views")
     data = load_cycle(session, year)
     catalogue = load_support(support_path, fw=data.fw)
@@ -333,7 +334,8 @@ def demand(session: Session, who: Principal, year: int, *, by: str = "region",
         prev_obs = prev.obs
         breaking = diff(prev.fw, data.fw).breaking_kpis()
     return sec.demand(data.obs, data.fw, who, year, bench, data.groups, catalogue, by=by,
-                      previous=prev_obs, previous_cycle=prev_year, not_comparable=breaking)
+                      previous=prev_obs, previous_cycle=prev_year, not_comparable=breaking,
+                      across=across)
 
 
 # ---------------------------------------------------------------- SDGs, trends, what-if

@@ -313,12 +313,15 @@ def demand_cmd(cycle: CycleYear, actor: As = None, by: StandardBy = "region",
                support: Annotated[Path | None, typer.Option(
                    "--support",
                    help=_("A capacity-building support catalogue of one's own (YAML)."))] = None,
+               across: Annotated[str, typer.Option(
+                   "--across", help=_("Aggregate by WCO region or by income group: region or "
+                                      "income."))] = "region",
                fmt: Format = "csv", database_url: DatabaseUrl = None) -> None:
     _check_format(fmt)
     _check_by(by, custom=False)
     with transaction(database_url) as session:
         frame, _gaps = _api().demand(session, principal(session, actor), cycle, by=by,
-                                     support_path=support)
+                                     support_path=support, across=across)
     emit(frame, fmt, list(frame.columns), title=_("Capacity-building demand in {cycle}").format(
         cycle=cycle))
 

@@ -344,10 +344,15 @@ def statistics(session: Session, rel: Release, audience: str | None = None, *,
     return frame
 
 
+def cache_key(rel: Release) -> tuple:
+    """What tells a release from any other, in any database a process reads (the id alone
+    does not: two databases both have a release 1)."""
+    return (rel.id, str(rel.created_at), rel.data_digest)
+
+
 def snapshot(rel: Release) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The observations and peer groups frozen in a release."""
-    # keyed by more than the id: one process may read several databases (each has a release 1)
-    key = (rel.id, str(rel.created_at), rel.data_digest)
+    key = cache_key(rel)
     if key in _SNAPSHOTS:
         return _SNAPSHOTS[key]
     buffer = io.BytesIO(rel.snapshot)

@@ -12,7 +12,7 @@ import pandas as pd
 from pmm.access import VALIDATED_STATES, Principal, visible
 from pmm.analysis.gaps import find_gaps
 from pmm.analysis.support import Support
-from pmm.errors import PermissionDenied
+from pmm.errors import PermissionDenied, PmmError
 from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.members import load_members
@@ -93,21 +93,25 @@ def coverage(obs: pd.DataFrame, fw: Framework, who: Principal, cycle: int, *,
         out[status] = out["kpi"].map(counts[status]).fillna(0).astype(int)
     out["share_reported"] = np.where(out["members"] > 0,
                                      out["reported"] / out["members"].clip(lower=1), np.nan)
-    out["reasons"] = out["kpi"].map(reasons).fillna("")
+    out["reasons"] = out["kpi"].map(reasons).astype(object).fillna("")
     return out[COVERAGE]
 
 
 def demand(obs: pd.DataFrame, fw: Framework, who: Principal, cycle: int,
            bench: pd.DataFrame, groups: pd.DataFrame, catalogue: list[Support], *,
            by: str = "region", previous: pd.DataFrame | None = None,
-           previous_cycle: int | None = None, not_comparable: set[str] | None = None
-           ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Capacity-building demand of the validated members, by WCO region and outcome.
+           previous_cycle: int | None = None, not_comparable: set[str] | None = None,
+           across: str = "region") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Capacity-building demand of the validated members, by WCO region (or income group,
+    `across="income"`) and outcome.
 
-    `bench`: the cycle's KPI benchmarks for the Secretariat (peer references). Returns the
-    aggregate table and every member's gaps.
+    `bench`: the cycle's KPI benchmarks for the Secretariat (peer references, grouped `by`).
+    Returns the aggregate table (its first column named after `across`) and every member's gaps.
     """
     require_secretariat(who, _("capacity-building demand"))
+    if across not in ("region", "income"):
+        raise PmmError(_("demand across {value!r}: expected region or income").format(
+            value=across))
     head = obs[(obs["cycle"] == cycle) & (obs["variant"] == "") & (obs["breakdown"] == "")]
     head = head[visible(who, head) & head["validated"].astype(bool)]
     current = _current(head)
@@ -121,27 +125,29 @@ def demand(obs: pd.DataFrame, fw: Framework, who: Principal, cycle: int,
     gaps = find_gaps(fw, cycle, current, peers=peers, previous=prev,
                      previous_cycle=previous_cycle, not_comparable=not_comparable or set(),
                      catalogue=catalogue)
-    regions = {m.iso3: m.region for m in load_members()}
+    group_of = {m.iso3: m.region if across == "region" else m.income_group
+                for m in load_members()}
     members = pd.DataFrame({"member": sorted(current["member"].unique())})
-    members["region"] = members["member"].map(regions)
+    members[across] = members["member"].map(group_of)
     outcomes = [o.code for o in fw.outcomes]
-    grid = members.groupby("region").size().rename("members").reset_index().merge(
+    grid = members.groupby(across).size().rename("members").reset_index().merge(
         pd.DataFrame({"outcome": outcomes}), how="cross")
-    g = gaps.assign(region=gaps["member"].map(regions))
-    agg = g.groupby(["region", "outcome"]).agg(
+    g = gaps.assign(**{across: gaps["member"].map(group_of)})
+    key = [across, "outcome"]
+    agg = g.groupby(key).agg(
         members_with_gaps=("member", "nunique"), gaps=("kpi", "size"),
         priority=("priority", "sum"), mean_severity=("severity", "mean")).reset_index()
-    top = g.assign(support=g["support"].str.split("; ").str[0]).groupby(
-        ["region", "outcome"]).apply(
-        lambda d: d.groupby("support")["priority"].sum().idxmax() if len(d) else "",
-        include_groups=False).rename("top_support").reset_index()
-    out = grid.merge(agg, on=["region", "outcome"], how="left").merge(
-        top, on=["region", "outcome"], how="left")
+    # the support with the highest total priority in each group and outcome (none: no gap)
+    first = g.assign(support=g["support"].str.split("; ").str[0])
+    top = first.groupby([*key, "support"])["priority"].sum().reset_index().sort_values(
+        "priority", ascending=False, kind="stable").drop_duplicates(key)[[*key, "support"]] \
+        .rename(columns={"support": "top_support"})
+    out = grid.merge(agg, on=key, how="left").merge(top, on=key, how="left")
     out[["members_with_gaps", "gaps"]] = out[["members_with_gaps", "gaps"]].fillna(0).astype(int)
     out["priority"] = out["priority"].fillna(0.0)
     out["top_support"] = out["top_support"].fillna("")
-    out = out.sort_values(["priority", "region", "outcome"], ascending=[False, True, True])
-    return out[DEMAND].reset_index(drop=True), gaps
+    out = out.sort_values(["priority", *key], ascending=[False, True, True])
+    return out[[across, *DEMAND[1:]]].reset_index(drop=True), gaps
 
 
 def _current(head: pd.DataFrame) -> pd.DataFrame:

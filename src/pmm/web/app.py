@@ -113,7 +113,10 @@ def create_app(settings: Settings) -> FastAPI:
         api_results,
         pages_account,
         pages_frameworks,
+        pages_oversight,
         pages_public,
+        pages_releases,
+        pages_reports,
         pages_results,
         pages_secretariat,
         pages_submission,
@@ -133,6 +136,8 @@ def create_app(settings: Settings) -> FastAPI:
                                             pages_submission,
                                             pages_secretariat, pages_frameworks, api,
                                             api_results)]
+    app.state.routers += [pages_releases.router, pages_oversight.router,
+                          pages_reports.router]  # secpages
     for router in app.state.routers:
         app.include_router(router)
 

@@ -38,7 +38,7 @@ from pmm.errors import ConflictError, PmmError
 from pmm.framework.model import DISCLOSURE_LEVELS
 from pmm.i18n import _
 from pmm.store.models import Submission, User
-from pmm.web.core import Ctx, RowId, Version, Year, guard, redirect, render
+from pmm.web.core import Ctx, RowId, Version, Year, guard, redirect, render, safe_next
 from pmm.web.permissions import SUB
 from pmm.web.results_view import released_members
 from pmm.web.submission_view import (
@@ -339,8 +339,10 @@ def _existing(session: Session, year: Year, member: str):  # type: ignore[no-unt
     return cycle, code, sub
 
 
-def _step(ctx: Ctx, year: Year, member: str, version: int, done: str, run) -> Response:  # type: ignore[no-untyped-def]
-    """One workflow step on the submission, refused if the page was stale (409)."""
+def _step(ctx: Ctx, year: Year, member: str, version: int, done: str, run,  # type: ignore[no-untyped-def]
+          target: str = "") -> Response:
+    """One workflow step on the submission, refused if the page was stale (409); then back to
+    the submission's page (or to `target`, a local page such as the review assignments)."""
     with ctx.db() as session:
         _cycle, _code, sub = _existing(session, year, member)
         if sub.version != version:
@@ -349,7 +351,7 @@ def _step(ctx: Ctx, year: Year, member: str, version: int, done: str, run) -> Re
                                   "check before you act.").format(found=sub.version,
                                                                   expected=version))
         run(session, sub)
-    return redirect(ctx, base(year, member.upper()), done)
+    return redirect(ctx, safe_next(target, base(year, member.upper())), done)
 
 
 @router.post(SUB + "/submit")
@@ -377,9 +379,10 @@ def resubmit(year: Year, member: str, version: Version, ctx: Ctx = Depends(guard
 
 @router.post(SUB + "/assign")
 def assign(year: Year, member: str, version: Version,
-           reviewer: str = Form(..., max_length=64), ctx: Ctx = Depends(guard)) -> Response:
+           reviewer: str = Form(..., max_length=64), next: str = Form("", max_length=300),
+           ctx: Ctx = Depends(guard)) -> Response:
     return _step(ctx, year, member, version, _("The peer reviewer was assigned."),
-                 lambda s, sub: reviews.assign(s, ctx.principal, sub, reviewer))
+                 lambda s, sub: reviews.assign(s, ctx.principal, sub, reviewer), target=next)
 
 
 @router.post(SUB + "/review/start")

@@ -15,3 +15,17 @@ document.addEventListener("DOMContentLoaded", function () {
     ];
   }
 });
+// A slow form (creating a release audits every statistic): say so while it runs, and keep the
+// button from sending it twice. Without JavaScript the page says the same in its text.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var text = form.getAttribute && form.getAttribute("data-busy");
+  if (!text) { return; }
+  var status = form.querySelector(".busy");
+  if (status) { status.textContent = text; }
+  form.querySelectorAll("button[type=submit]").forEach(function (b) {
+    b.setAttribute("aria-disabled", "true");
+  });
+  if (form.getAttribute("data-sent")) { event.preventDefault(); return; }
+  form.setAttribute("data-sent", "true");
+});
