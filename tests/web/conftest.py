@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 from pmm.assessment import review, workflow
 from pmm.assessment.cycles import create_cycle, set_state
@@ -24,6 +25,10 @@ from pmm.store.users import add_user, hash_password, principal_for
 from pmm.web import auth
 from pmm.web.app import create_app
 from pmm.web.settings import Settings
+
+# Browser assertions wait up to 20 s (Playwright's default is 5 s): on a loaded two-core machine a
+# page that saves and redirects can take longer, and a wait that ends early is a flaky failure.
+expect.set_options(timeout=20_000)
 
 PASSWORD = "correct-horse-7"
 YEAR = 2025
