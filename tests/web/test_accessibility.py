@@ -34,7 +34,9 @@ SIGNED_IN = {
     "reviewer1": ["/home", f"/cycles/{YEAR}/members/ALB"],
     "sec": ["/secretariat", f"/secretariat/cycles/{YEAR}", "/secretariat/frameworks",
             "/secretariat/releases", f"/secretariat/cycles/{YEAR}/releases",
-            f"/secretariat/cycles/{YEAR}/reviews"],
+            f"/secretariat/cycles/{YEAR}/reviews", "/secretariat/proposals",
+            "/secretariat/drafts"],
+    "wb": ["/proposals", "/proposals/new"],
 }
 
 
@@ -77,6 +79,11 @@ def test_the_main_pages_have_no_accessibility_violation(live_server,
     page.get_by_role("button", name="Save").click()
     expect(page.locator(".field-error").first).to_be_visible()
     _audit(page, None, found, "outcome form with an error")
+    page = _page(browser, live_server.url, "wb")
+    page.goto("/proposals/new")
+    page.get_by_role("button", name="Submit the proposal").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    _audit(page, None, found, "KPI proposal form with errors")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "accessibility.json").write_text(json.dumps(found, indent=1))
     failing = {path: [v for v in issues if v["impact"] != "minor"]
