@@ -70,6 +70,7 @@ class Pool:
     groups: pd.DataFrame
     data: CycleData | None
     submitted: frozenset[str] = frozenset()
+    scored: pd.DataFrame | None = None  # score_cycle of `values` (None: the Secretariat's)
 
 
 # Pools are derived from (live data digest, release, what the principal may see); kept per
@@ -89,9 +90,10 @@ def pool(session: Session, who: Principal, year: int, member: str | None = None)
     possible = {m for _y, m in who.assigned} | ({who.member} if who.member else set())
     readable = sorted(m for m in possible & submitted if may_read_submission(who, year, m))
     rel = rel_mod.latest(session, year)
-    data = load_cycle(session, year, member=member) if readable else None
-    key = (database_of(session), year, tuple(readable), member if readable else None,
-           data.digest if data is not None else None,
+    # only the readable members' KPI values are taken from the live cycle (their scores are
+    # computed again with the others'), so `member`, which adds a draft's scores, is not needed
+    data = load_cycle(session, year) if readable else None
+    key = (database_of(session), year, tuple(readable), data.digest if data is not None else None,
            rel_mod.identity(rel) if rel is not None else None,
            who.role, who.member, who.assigned, submitted)
     return _POOLS.get(key, lambda: _compose(year, framework_of(cycle), who, data, readable,
@@ -130,7 +132,7 @@ def _compose(year: int, fw: Framework, who: Principal, data: CycleData | None,
     else:
         obs = obs[obs["member"].isin(readable)]
     obs = obs.reset_index(drop=True)
-    return Pool(year, fw, obs, values, groups, data, submitted)
+    return Pool(year, fw, obs, values, groups, data, submitted, scored)
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -208,33 +210,32 @@ def _positions(frame: pd.DataFrame, who: Principal, mine: Pool, fw: Framework) -
     """A member's position in each group: the share of the other members of the group whose
     value it may see doing worse (ties count half); only from what it may see."""
     out = np.full(len(frame), np.nan)
-    if who.member is None:
+    if who.member is None or not len(frame):
         return out
+    key = ["level", "code", "variant", "breakdown"]
     obs = mine.obs[usable(mine.obs) | (mine.obs["member"] == who.member)]
     own = obs[obs["member"] == who.member]
     own = own[(own["status"] == "ok") & np.isfinite(own["value"].astype(float))]
-    own_value = {(r.level, r.code, r.variant, r.breakdown): float(r.value)
-                 for r in own.itertuples()}
-    groups = mine.groups
-    member_groups = set(map(tuple, groups.loc[groups["member"] == who.member,
-                                              ["grouping", "group"]].to_numpy()))
-    in_group = {k: set(g["member"]) for k, g in groups.groupby(["grouping", "group"])}
-    others = obs[(obs["member"] != who.member) & usable(obs)]
-    by_measure = {k: g for k, g in others.groupby(["level", "code", "variant", "breakdown"])}
-    for i, r in enumerate(frame.itertuples()):
-        key = (r.level, r.kpi, r.variant, r.breakdown)
-        if key not in own_value or (r.grouping, r.group) not in member_groups:
-            continue
-        peers = by_measure.get(key)
-        if peers is None:
-            continue
-        x = peers.loc[peers["member"].isin(in_group[(r.grouping, r.group)]), "value"]
-        x = x.astype(float).to_numpy()
-        if not len(x):
-            continue
-        d = measure_direction(fw, r.level, r.kpi)
-        worse = (d * (x - own_value[key]) < 0).sum() + 0.5 * (x == own_value[key]).sum()
-        out[i] = 100.0 * worse / len(x)
+    own = own[[*key, "value"]].drop_duplicates(key, keep="last").rename(columns={"value": "own"})
+    groups = mine.groups[["grouping", "group", "member"]].drop_duplicates()
+    theirs = groups.loc[groups["member"] == who.member, ["grouping", "group"]]
+    others = obs[(obs["member"] != who.member) & usable(obs)][["member", *key, "value"]]
+    peers = others.merge(own, on=key).merge(groups, on="member").merge(
+        theirs, on=["grouping", "group"])
+    if not len(peers):
+        return out
+    signs = {k: measure_direction(fw, *k) for k in
+             peers[["level", "code"]].drop_duplicates().itertuples(index=False, name=None)}
+    d = np.array([signs[k] for k in zip(peers["level"], peers["code"], strict=True)], float)
+    x, mine_x = peers["value"].astype(float).to_numpy(), peers["own"].astype(float).to_numpy()
+    peers["worse"] = (d * (x - mine_x) < 0) + 0.5 * (x == mine_x)
+    where = ["grouping", "group", *key]
+    share = peers.groupby(where)["worse"].agg(["sum", "size"])
+    asked = pd.MultiIndex.from_arrays([frame["grouping"], frame["group"], frame["level"],
+                                       frame["kpi"], frame["variant"], frame["breakdown"]])
+    at = share.index.get_indexer(asked)
+    found = at >= 0
+    out[found] = 100.0 * share["sum"].to_numpy()[at[found]] / share["size"].to_numpy()[at[found]]
     return out
 
 
@@ -272,8 +273,7 @@ def scores(session: Session, who: Principal, year: int, *, member: str | None = 
         rows = mine.data.scores
         levels = mine.obs[["member", "level", "code", "disclosure", "validated"]]
     else:
-        rows = score_cycle(mine.fw, mine.values) if len(mine.values) else pd.DataFrame(
-            columns=SCORE_COLUMNS)
+        rows = mine.scored if mine.scored is not None else pd.DataFrame(columns=SCORE_COLUMNS)
         levels = mine.obs[["member", "level", "code", "disclosure", "validated"]]
     if member is not None:
         rows = rows[rows["member"] == member]
