@@ -7,10 +7,14 @@ argon2), then runs two phases of the same length and concurrency with an asyncio
 
 - `bare`: GET /healthz, a route with no database and no template (the server's own floor);
 - `mix`: each user cycles over the main pages and API calls of its role (public pages, the
-  framework browser, an NCP's submission home and entry form, the API's submission and values).
+  framework browser, the public results of the latest release, an NCP's submission home and entry
+  form, its results page when the platform has one, the API's submission and values).
 
 It prints p50/p95/p99 latency and throughput per route and overall, and their ratios to `bare`
-measured in the same run, and the number of errors (any status >= 400 or transport error).
+measured in the same run, the number of errors (any status >= 400 or transport error) and the
+machine's load average before and after (the machine may be shared: read ratios, not absolutes).
+Every user sends its next request as soon as the last one is answered (no think time), so with
+100 users the latency is mostly queueing: p50 ≈ users / throughput.
 
     .venv/bin/python benchmarks/web_load.py [--users 100] [--seconds 10] [--workers 2]
         [--backends sqlite,postgresql]
@@ -75,7 +79,8 @@ def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
                                 "--workers", str(workers), "--database-url", url],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    deadline = time.monotonic() + 300  # a loaded machine starts workers slowly
+    while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=1):
                 return process, base
@@ -86,14 +91,19 @@ def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("pmm serve did not start")
 
 
-def plan(year: int, member: str, cookie: str, token: str) -> list[tuple[str, str, dict]]:
+def plan(year: int, member: str, cookie: str, token: str, member_page: bool
+         ) -> list[tuple[str, str, dict]]:
     sub = f"/cycles/{year}/members/{member}"
     session = {"Cookie": f"pmm_session={cookie}"}
     bearer = {"Authorization": f"Bearer {token}"}
-    return [
+    steps = [
         ("public home", "/", {}),
         ("framework", "/framework/wco-pmm-v1", {}),
         ("framework KPI", "/framework/wco-pmm-v1/kpis/TF.1.1", {}),
+        ("results index", "/results", {}),
+        ("results (public)", f"/results/{year}", {}),
+        ("results by income", f"/results/{year}?by=income", {}),
+        ("results (NCP)", f"/results/{year}", session),
         ("NCP home", "/home", session),
         ("submission home", sub, session),
         ("entry form", sub + "/outcomes/TF.1", session),
@@ -101,6 +111,14 @@ def plan(year: int, member: str, cookie: str, token: str) -> list[tuple[str, str
         ("API submission", "/api/v1" + sub, bearer),
         ("API values", "/api/v1" + sub + "/values?limit=200", bearer),
     ]
+    if member_page:
+        steps.append(("member results", f"/results/{year}/members/{member}", session))
+    return steps
+
+
+# routes that read a release (the goal: p95 under 100 ms)
+RELEASE_ROUTES = ("results index", "results (public)", "results by income", "results (NCP)",
+                  "member results")
 
 
 async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds: float
@@ -143,19 +161,21 @@ def report(backend: str, bare: tuple, mix: tuple) -> None:
     b_rps = len(b_all) / b_elapsed
     print(f"\n== {backend}: bare /healthz: {len(b_all)} requests, {b_rps:.0f} req/s, "
           f"p50 {b50:.1f} ms, p95 {b95:.1f} ms, p99 {b99:.1f} ms, errors {sum(b_errors.values())}")
-    print(f"{'route':<18}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
+    print(f"{'route':<20}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>8}"
           f"{'p95/bare':>10}{'req/s / bare':>14}")
     everything: list[float] = []
     for label, values in m_times.items():
         everything += values
         p50, p95, p99 = quantiles(values)
         rps = len(values) / m_elapsed
-        print(f"{label:<18}{len(values):>7}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{rps:>8.0f}"
+        mark = " *" if label in RELEASE_ROUTES else ""
+        print(f"{label + mark:<20}{len(values):>7}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{rps:>8.0f}"
               f"{p95 / b95:>10.1f}{rps / b_rps:>14.3f}")
     p50, p95, p99 = quantiles(everything)
     rps = len(everything) / m_elapsed
-    print(f"{'all (mix)':<18}{len(everything):>7}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{rps:>8.0f}"
+    print(f"{'all (mix)':<20}{len(everything):>7}{p50:>9.1f}{p95:>9.1f}{p99:>9.1f}{rps:>8.0f}"
           f"{p95 / b95:>10.1f}{rps / b_rps:>14.3f}")
+    print("* reads a release")
     print(f"errors: {sum(m_errors.values())}" + "".join(
         f"\n  {what}: {n}" for what, n in sorted(m_errors.items())))
 
@@ -175,19 +195,31 @@ def bench(backend: str, url: str, args: argparse.Namespace) -> None:
     cookies, tokens = credentials(url, args.users)
     process, base = serve(url, args.workers)
     try:
-        users = [plan(year, member, cookie, tokens[i])
+        member, cookie = cookies[0]
+        probe = httpx.get(f"{base}/results/{year}/members/{member}", timeout=60,
+                          headers={"Cookie": f"pmm_session={cookie}"})
+        member_page = probe.status_code == 200
+        if not member_page:
+            print(f"(no member results page here: HTTP {probe.status_code}; left out)")
+        users = [plan(year, member, cookie, tokens[i], member_page)
                  for i, (member, cookie) in enumerate(cookies)]
         while len(users) < args.users:
             users.append(users[len(users) % len(cookies)])
         bare_users = [[("bare", "/healthz", {})]] * args.users
+        print(f"{backend}: load average before the phases: {load_average()}", flush=True)
         asyncio.run(run_phase(base, bare_users, 2))  # warm up both
         asyncio.run(run_phase(base, users, 2))
         bare = asyncio.run(run_phase(base, bare_users, args.seconds))
         mix = asyncio.run(run_phase(base, users, args.seconds))
         report(backend, bare, mix)
+        print(f"load average after: {load_average()}", flush=True)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -198,7 +230,8 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     print(f"{args.users} concurrent users, {args.seconds:.0f} s per phase, "
-          f"{args.workers} worker(s), {os.cpu_count()} CPU(s); loopback only")
+          f"{args.workers} worker(s), {os.cpu_count()} CPU(s); loopback only; "
+          f"load average {load_average()}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
             if backend == "sqlite":

@@ -12,6 +12,7 @@ import pytest
 
 from pmm.analysis.load import load_cycle
 from pmm.cli import run
+from pmm.errors import PmmError
 from pmm.store.audit import trail
 from pmm.store.engine import transaction
 from pmm.store.users import add_user, principal_for
@@ -144,3 +145,72 @@ def test_snapshots_of_two_databases_with_the_same_release_id_are_not_mixed() -> 
             created_at=dt.datetime(2026, 1, 1 + i, tzinfo=dt.UTC), data_digest=f"d{i}"))
     first, second = (rel_mod.snapshot(r)[0] for r in made)
     assert set(first["cycle"]) == {2022} and set(second["cycle"]) == {2024}
+
+
+def _pool_as_before(session, who, year: int):  # type: ignore[no-untyped-def]
+    """The pool as it was computed before the release-only path: the live cycle loaded, the
+    readable members' rows from it, the others' from the release, all scored together."""
+    import pandas as pd
+
+    from pmm.access import may_read_submission, visible
+    from pmm.analysis import api
+    from pmm.analysis import release as rel_mod
+    from pmm.analysis.observations import build
+    from pmm.scoring.pmm import score_cycle
+
+    data = load_cycle(session, year)
+    readable = [m for m in data.obs["member"].unique() if may_read_submission(who, year, m)]
+    own = data.obs[data.obs["member"].isin(readable)]
+    rel = rel_mod.latest(session, year)
+    snap, _groups = rel_mod.snapshot(rel)
+    others = snap[~snap["member"].isin(readable)]
+    seen = pd.concat([own, others[visible(who, others)]], ignore_index=True)
+    kpis = seen[seen["level"] == "kpi"]
+    values = kpis.rename(columns={"code": "kpi"})[api.VALUE_COLUMNS].reset_index(drop=True)
+    disclosure = kpis[(kpis["variant"] == "") & (kpis["breakdown"] == "")].rename(
+        columns={"code": "kpi"})[["member", "kpi", "disclosure"]]
+    validated = set(seen.loc[seen["validated"].astype(bool), "member"])
+    obs = build(year, data.fw, values, score_cycle(data.fw, values), disclosure, validated)
+    shown = seen[seen["level"] != "kpi"][["member", "level", "code"]]
+    mine = obs["member"].isin(readable) | (obs["level"] == "kpi")
+    keyed = obs.merge(shown.assign(ok=True), on=["member", "level", "code"], how="left")
+    obs = obs[mine.to_numpy() | keyed["ok"].fillna(False).to_numpy(bool)]
+    return obs.reset_index(drop=True), values, data.groups
+
+
+def test_readers_of_no_submission_read_the_release_alone(cycle: str, capsys,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public and a working body get the same pool as when the live cycle was loaded, and
+    every analysis they ask for runs without loading it."""
+    import pandas as pd
+
+    from pmm.access import ANONYMOUS
+    from pmm.analysis import api
+
+    with transaction(cycle) as session:
+        add_user(session, "wb-reader", "working_body", password_hash="x")
+    code, _out, err = pmm(capsys, "release", "create", "--cycle", "2024", "--as", "sec")
+    assert code == 0, err
+    with transaction(cycle) as session:
+        readers = [ANONYMOUS, principal_for(session, "wb-reader")]
+        expected = [_pool_as_before(session, who, 2024) for who in readers]
+    monkeypatch.setattr(api, "load_cycle", _refuse_live)
+    with transaction(cycle) as session:
+        for who, (obs, values, groups) in zip(readers, expected, strict=True):
+            got = api.pool(session, who, 2024)
+            assert got.data is None and len(got.obs) > 0
+            # the same rows and values (a text column may be pandas' string type, not object)
+            pd.testing.assert_frame_equal(got.obs, obs, check_dtype=False)
+            pd.testing.assert_frame_equal(got.values, values, check_dtype=False)
+            # nothing changed since the release: its groups are the live ones
+            pd.testing.assert_frame_equal(got.groups.reset_index(drop=True),
+                                          groups.reset_index(drop=True), check_dtype=False)
+            assert len(api.benchmarks(session, who, 2024, by="income"))
+            assert len(api.scores(session, who, 2024))
+            api.sdg(session, who, 2024)  # runs on the release alone
+        with pytest.raises(PmmError, match="no scored submission"):
+            api.scores(session, ANONYMOUS, 2024, member="USA")
+
+
+def _refuse_live(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise AssertionError("the live cycle was loaded for a reader of no submission")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pmm.access import Principal, may_read_submission, require, visible
@@ -26,7 +27,9 @@ from pmm.analysis import secretariat as sec
 from pmm.analysis.benchmark import COLUMNS as BENCH_COLUMNS
 from pmm.analysis.benchmark import _custom, benchmark, measure_direction
 from pmm.analysis.load import CycleData, load_cycle, previous_year
+from pmm.analysis.memo import Memo, database_of
 from pmm.analysis.observations import BENCHMARK_LEVELS, build, usable
+from pmm.analysis.observations import COLUMNS as OBS_COLUMNS
 from pmm.analysis.sdg import sdg_benchmark, sdg_member
 from pmm.analysis.support import Support, load_support
 from pmm.analysis.trends import (
@@ -37,12 +40,14 @@ from pmm.analysis.trends import (
 )
 from pmm.analysis.whatif import WhatIf
 from pmm.analysis.whatif import whatif as whatif_core
+from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.errors import PermissionDenied, PmmError
 from pmm.framework.diff import diff
 from pmm.framework.model import Framework
 from pmm.i18n import _
 from pmm.members import member as member_record
 from pmm.scoring.pmm import score_cycle
+from pmm.store.models import Submission
 
 SCORE_COLUMNS = ["member", "level", "code", "value", "score", "grade", "status", "reason"]
 VALUE_COLUMNS = ["member", "kpi", "variant", "breakdown", "value", "status", "reason"]
@@ -51,38 +56,72 @@ VALUE_COLUMNS = ["member", "kpi", "variant", "breakdown", "value", "status", "re
 @dataclass
 class Pool:
     """What one principal may know of a cycle's members: observations (KPI values and scores,
-    the scores computed among these values only) and raw KPI values, and peer groups."""
+    the scores computed among these values only) and raw KPI values, and peer groups.
+
+    `data` is the live cycle, None for a principal who may read no submission of the cycle
+    (the public, a working body, a member without a submission, a peer reviewer with no
+    assignment in it): its pool comes from the latest release alone, with the release's peer
+    groups. `submitted`: the members with a submission in the cycle."""
 
     year: int
     fw: Framework
     obs: pd.DataFrame
     values: pd.DataFrame
     groups: pd.DataFrame
-    data: CycleData
+    data: CycleData | None
+    submitted: frozenset[str] = frozenset()
+    scored: pd.DataFrame | None = None  # score_cycle of `values` (None: the Secretariat's)
+
+
+# Pools are derived from (live data digest, release, what the principal may see); kept per
+# process so a page asked again costs a few small queries (see `pmm.analysis.memo`).
+_POOLS: Memo[Pool] = Memo(64)
 
 
 def pool(session: Session, who: Principal, year: int, member: str | None = None) -> Pool:
     """The principal's pool of cycle `year` (the Secretariat's: the live cycle)."""
-    data = load_cycle(session, year, member=member)
     if who.sees_all:
-        return Pool(year, data.fw, data.obs, data.values, data.groups, data)
-    live = data.obs
-    readable = [m for m in live["member"].unique() if may_read_submission(who, year, m)]
-    own = live[live["member"].isin(readable)]
+        data = load_cycle(session, year, member=member)
+        return Pool(year, data.fw, data.obs, data.values, data.groups, data,
+                    frozenset(data.obs["member"]))
+    cycle = get_cycle(session, year)
+    submitted = frozenset(session.scalars(select(Submission.member)
+                                          .where(Submission.cycle_id == cycle.id)).all())
+    possible = {m for _y, m in who.assigned} | ({who.member} if who.member else set())
+    readable = sorted(m for m in possible & submitted if may_read_submission(who, year, m))
     rel = rel_mod.latest(session, year)
-    frames = [own]
+    # only the readable members' KPI values are taken from the live cycle (their scores are
+    # computed again with the others'), so `member`, which adds a draft's scores, is not needed
+    data = load_cycle(session, year) if readable else None
+    key = (database_of(session), year, tuple(readable), data.digest if data is not None else None,
+           rel_mod.identity(rel) if rel is not None else None,
+           who.role, who.member, who.assigned, submitted)
+    return _POOLS.get(key, lambda: _compose(year, framework_of(cycle), who, data, readable,
+                                            rel, submitted))
+
+
+def _compose(year: int, fw: Framework, who: Principal, data: CycleData | None,
+             readable: list[str], rel, submitted: frozenset[str]) -> Pool:  # type: ignore[no-untyped-def]
+    """The pool: the readable members' live rows, and what `who` may see of the others in the
+    release, scored among themselves."""
+    frames = [data.obs[data.obs["member"].isin(readable)]] if data is not None else []
+    groups = data.groups if data is not None else pd.DataFrame(
+        columns=["grouping", "group", "member", "cycle"])
     if rel is not None:
-        snap, _groups = rel_mod.snapshot(rel)
+        snap, released_groups = rel_mod.snapshot(rel)
         others = snap[~snap["member"].isin(readable)]
         frames.append(others[visible(who, others)])
-    seen = pd.concat(frames, ignore_index=True)
+        if data is None:
+            groups = released_groups
+    seen = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=OBS_COLUMNS)
     kpis = seen[seen["level"] == "kpi"]
     values = kpis.rename(columns={"code": "kpi"})[VALUE_COLUMNS].reset_index(drop=True)
-    scored = score_cycle(data.fw, values) if len(values) else pd.DataFrame(columns=SCORE_COLUMNS)
+    scored = score_cycle(fw, values) if len(values) else pd.DataFrame(columns=SCORE_COLUMNS)
     disclosure = kpis[(kpis["variant"] == "") & (kpis["breakdown"] == "")].rename(
         columns={"code": "kpi"})[["member", "kpi", "disclosure"]]
     validated = set(seen.loc[seen["validated"].astype(bool), "member"])
-    obs = build(year, data.fw, values, scored, disclosure, validated)
+    obs = build(year, fw, values, scored, disclosure, validated)
     # another member's composite is shown only where the release shows it (its disclosure is
     # that of all its KPIs, some of which are not in the pool)
     if rel is not None:
@@ -93,7 +132,7 @@ def pool(session: Session, who: Principal, year: int, member: str | None = None)
     else:
         obs = obs[obs["member"].isin(readable)]
     obs = obs.reset_index(drop=True)
-    return Pool(year, data.fw, obs, values, data.groups, data)
+    return Pool(year, fw, obs, values, groups, data, submitted, scored)
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -103,14 +142,16 @@ def benchmarks(session: Session, who: Principal, year: int, *, by: str = "region
                kpi: str | None = None, levels: tuple[str, ...] = ("kpi",),
                headline: bool = True, custom: Mapping[str, list[str]] | None = None
                ) -> pd.DataFrame:
-    """Benchmarks of cycle `year` for `who` (columns of `benchmark.COLUMNS`)."""
-    data = load_cycle(session, year)
-    if kpi is not None:
-        known = set(data.obs["code"]) | {k.code for k in data.fw.kpis}
-        if kpi not in known:
-            raise PmmError(_("KPI (or score) {value!r}: not a code of {fw}").format(
-                value=kpi, fw=data.fw.id))
+    """Benchmarks of cycle `year` for `who` (columns of `benchmark.COLUMNS`).
+
+    Anyone but the Secretariat gets the latest release's statistics for its audience; the live
+    cycle is read only for a member's own position among its peers."""
+    fw = framework_of(get_cycle(session, year))
+    if kpi is not None and kpi not in measure_codes(fw):
+        raise PmmError(_("KPI (or score) {value!r}: not a code of {fw}").format(
+            value=kpi, fw=fw.id))
     if who.sees_all:
+        data = load_cycle(session, year)
         obs = data.obs[data.obs["level"].isin(levels)]
         if kpi is not None:
             obs = obs[obs["code"] == kpi]
@@ -124,14 +165,29 @@ def benchmarks(session: Session, who: Principal, year: int, *, by: str = "region
         stats = stats[(stats["variant"] == "") & (stats["breakdown"] == "")]
     stats = stats[stats["grouping"].isin([by, "global"])]
     frame = _as_benchmark(stats, rel, year)
+    if who.member is None and not custom:  # no position to place: the release is enough
+        return frame[BENCH_COLUMNS].reset_index(drop=True)
     mine = pool(session, who, year)
-    frame["position"] = _positions(frame, who, mine, data.fw)
+    frame["position"] = _positions(frame, who, mine, fw)
     if custom:
         frame = pd.concat([frame, _custom_groups(mine, who, custom, levels, kpi, headline,
                                                  rel_mod.current_rules(session))],
                           ignore_index=True)
         frame = frame[frame["grouping"].isin([by, "global"])]
     return frame[BENCH_COLUMNS].reset_index(drop=True)
+
+
+def measure_codes(fw: Framework) -> set[str]:
+    """The codes a cycle's observations can hold: its KPIs and the levels it aggregates to."""
+    codes = {k.code for k in fw.kpis}
+    agg = fw.aggregation
+    if agg.outcome is not None:
+        codes |= {o.code for o in fw.outcomes}
+        if agg.dimension is not None:
+            codes |= {d.code for d in fw.dimensions}
+            if agg.overall is not None:
+                codes.add("overall")
+    return codes
 
 
 def _as_benchmark(stats: pd.DataFrame, rel, year: int) -> pd.DataFrame:
@@ -154,33 +210,32 @@ def _positions(frame: pd.DataFrame, who: Principal, mine: Pool, fw: Framework) -
     """A member's position in each group: the share of the other members of the group whose
     value it may see doing worse (ties count half); only from what it may see."""
     out = np.full(len(frame), np.nan)
-    if who.member is None:
+    if who.member is None or not len(frame):
         return out
+    key = ["level", "code", "variant", "breakdown"]
     obs = mine.obs[usable(mine.obs) | (mine.obs["member"] == who.member)]
     own = obs[obs["member"] == who.member]
     own = own[(own["status"] == "ok") & np.isfinite(own["value"].astype(float))]
-    own_value = {(r.level, r.code, r.variant, r.breakdown): float(r.value)
-                 for r in own.itertuples()}
-    groups = mine.groups
-    member_groups = set(map(tuple, groups.loc[groups["member"] == who.member,
-                                              ["grouping", "group"]].to_numpy()))
-    in_group = {k: set(g["member"]) for k, g in groups.groupby(["grouping", "group"])}
-    others = obs[(obs["member"] != who.member) & usable(obs)]
-    by_measure = {k: g for k, g in others.groupby(["level", "code", "variant", "breakdown"])}
-    for i, r in enumerate(frame.itertuples()):
-        key = (r.level, r.kpi, r.variant, r.breakdown)
-        if key not in own_value or (r.grouping, r.group) not in member_groups:
-            continue
-        peers = by_measure.get(key)
-        if peers is None:
-            continue
-        x = peers.loc[peers["member"].isin(in_group[(r.grouping, r.group)]), "value"]
-        x = x.astype(float).to_numpy()
-        if not len(x):
-            continue
-        d = measure_direction(fw, r.level, r.kpi)
-        worse = (d * (x - own_value[key]) < 0).sum() + 0.5 * (x == own_value[key]).sum()
-        out[i] = 100.0 * worse / len(x)
+    own = own[[*key, "value"]].drop_duplicates(key, keep="last").rename(columns={"value": "own"})
+    groups = mine.groups[["grouping", "group", "member"]].drop_duplicates()
+    theirs = groups.loc[groups["member"] == who.member, ["grouping", "group"]]
+    others = obs[(obs["member"] != who.member) & usable(obs)][["member", *key, "value"]]
+    peers = others.merge(own, on=key).merge(groups, on="member").merge(
+        theirs, on=["grouping", "group"])
+    if not len(peers):
+        return out
+    signs = {k: measure_direction(fw, *k) for k in
+             peers[["level", "code"]].drop_duplicates().itertuples(index=False, name=None)}
+    d = np.array([signs[k] for k in zip(peers["level"], peers["code"], strict=True)], float)
+    x, mine_x = peers["value"].astype(float).to_numpy(), peers["own"].astype(float).to_numpy()
+    peers["worse"] = (d * (x - mine_x) < 0) + 0.5 * (x == mine_x)
+    where = ["grouping", "group", *key]
+    share = peers.groupby(where)["worse"].agg(["sum", "size"])
+    asked = pd.MultiIndex.from_arrays([frame["grouping"], frame["group"], frame["level"],
+                                       frame["kpi"], frame["variant"], frame["breakdown"]])
+    at = share.index.get_indexer(asked)
+    found = at >= 0
+    out[found] = 100.0 * share["sum"].to_numpy()[at[found]] / share["size"].to_numpy()[at[found]]
     return out
 
 
@@ -214,16 +269,15 @@ def scores(session: Session, who: Principal, year: int, *, member: str | None = 
     if member is not None:
         member = member_record(member).iso3
     mine = pool(session, who, year, member=member)
-    if who.sees_all:
+    if mine.data is not None and who.sees_all:
         rows = mine.data.scores
         levels = mine.obs[["member", "level", "code", "disclosure", "validated"]]
     else:
-        rows = score_cycle(mine.fw, mine.values) if len(mine.values) else pd.DataFrame(
-            columns=SCORE_COLUMNS)
+        rows = mine.scored if mine.scored is not None else pd.DataFrame(columns=SCORE_COLUMNS)
         levels = mine.obs[["member", "level", "code", "disclosure", "validated"]]
     if member is not None:
         rows = rows[rows["member"] == member]
-        if not len(rows) and not len(mine.data.scores[mine.data.scores["member"] == member]):
+        if not len(rows) and member not in mine.submitted:
             raise PmmError(_("member {member}: no scored submission in cycle {year}").format(
                 member=member, year=year))
     levels = levels[levels["level"] != "kpi"].replace({"level": {"kpi_score": "kpi"}})
@@ -242,7 +296,7 @@ def scores(session: Session, who: Principal, year: int, *, member: str | None = 
 def _own_rows(mine: Pool, member: str, who: Principal) -> pd.DataFrame:
     obs = mine.obs
     head = obs[(obs["member"] == member) & (obs["variant"] == "") & (obs["breakdown"] == "")]
-    if not len(head) and member not in set(mine.data.obs["member"]):
+    if not len(head) and member not in mine.submitted:
         raise PmmError(_("member {member}: no submission in cycle {year}").format(
             member=member, year=mine.year))
     head = head[visible(who, head)]
@@ -252,10 +306,11 @@ def _own_rows(mine: Pool, member: str, who: Principal) -> pd.DataFrame:
     return head
 
 
-def peer_references(session: Session, who: Principal, data: CycleData, member: str,
+def peer_references(session: Session, who: Principal, data: CycleData | Pool, member: str,
                     by: str) -> pd.DataFrame:
     """The member's peer references per KPI: the released median of its group, else the mean
-    (for the Secretariat, its live working figures)."""
+    (for the Secretariat, its live working figures). `data`: the cycle, or the principal's pool
+    (its peer groups are those of the release when it reads no live submission)."""
     if who.sees_all:
         obs = data.obs
         headline = obs[(obs["level"] == "kpi") & (obs["variant"] == "")
@@ -284,7 +339,7 @@ def member_gaps(session: Session, who: Principal, year: int, member: str, *,
     catalogue = catalogue or load_support(support_path, fw=mine.fw)
     head = _own_rows(mine, member, who)
     current = sec._current(head)
-    peers = peer_references(session, who, mine.data, member, by)
+    peers = peer_references(session, who, mine, member, by)
     prev_rows, prev_year, breaking = None, previous_year(session, year), set()
     if prev_year is not None:
         previous = pool(session, who, prev_year)
@@ -401,11 +456,11 @@ def whatif(session: Session, who: Principal, year: int, member: str,
     code = member_record(member).iso3
     require(who, "whatif", member=code, year=year)
     mine = pool(session, who, year, member=code)
-    if code not in set(mine.values["member"]):
+    if mine.data is None or code not in set(mine.values["member"]):
         raise PmmError(_("member {member}: no KPI values in cycle {year}").format(
             member=code, year=year))
     catalogue = load_support(fw=mine.fw)
-    peers = peer_references(session, who, mine.data, code, by)
+    peers = peer_references(session, who, mine, code, by)
 
     def gaps_of(rows: pd.DataFrame) -> pd.DataFrame:
         return gaps_mod.find_gaps(mine.fw, year, sec._current(rows), peers=peers,

@@ -14,7 +14,6 @@ small query until a value changes, and then it is computed afresh.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pmm.analysis.groups import declarations_of, memberships
+from pmm.analysis.memo import Memo, database_of
 from pmm.analysis.observations import build, validated_members
 from pmm.assessment.cycles import framework_of, get_cycle, list_cycles
 from pmm.assessment.tables import CycleTables, cycle_tables
@@ -33,7 +33,6 @@ from pmm.scoring.pmm import score_cycle
 from pmm.store.models import Submission
 
 CACHE_SIZE = 8
-_CACHE: OrderedDict[tuple, CycleData] = OrderedDict()
 
 
 @dataclass
@@ -48,6 +47,9 @@ class CycleData:
     obs: pd.DataFrame
     groups: pd.DataFrame
     digest: str = ""
+
+
+_CACHE: Memo[CycleData] = Memo(CACHE_SIZE)
 
 
 def data_digest(session: Session, year: int) -> str:
@@ -65,19 +67,11 @@ def data_digest(session: Session, year: int) -> str:
 def load_cycle(session: Session, year: int, *, member: str | None = None) -> CycleData:
     """Cycle `year` with its KPI values, scores and observations (cached by data version)."""
     digest = data_digest(session, year)
-    key = (str(session.get_bind().url), year, member, digest)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    data = _compute(session, year, member)
-    data.digest = digest
-    _CACHE[key] = data
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return data
+    key = (database_of(session), year, member, digest)
+    return _CACHE.get(key, lambda: _compute(session, year, member, digest))
 
 
-def _compute(session: Session, year: int, member: str | None) -> CycleData:
+def _compute(session: Session, year: int, member: str | None, digest: str) -> CycleData:
     cycle = get_cycle(session, year)
     fw = framework_of(cycle)
     tables = cycle_tables(year, session=session)
@@ -94,7 +88,7 @@ def _compute(session: Session, year: int, member: str | None) -> CycleData:
     obs = build(year, fw, values, scores, tables.kpis, validated)
     members = sorted(set(tables.submissions["member"]))
     groups = memberships(members, declarations_of(tables.values, year)).assign(cycle=year)
-    return CycleData(year, fw, tables, values, scores, obs, groups)
+    return CycleData(year, fw, tables, values, scores, obs, groups, digest)
 
 
 def _scores(fw: Framework, values: pd.DataFrame, members: list[str]) -> pd.DataFrame:

@@ -17,19 +17,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from pmm.access import RANK, Principal, require
 from pmm.analysis.audit import AUDIENCES, decide
 from pmm.analysis.benchmark import measure_domain
 from pmm.analysis.groups import GROUPINGS
 from pmm.analysis.load import load_cycle
+from pmm.analysis.memo import Memo, database_of
 from pmm.analysis.observations import usable
 from pmm.analysis.sdc import QUANTILES, Rules
 from pmm.analysis.sdg import sdg_mapping
@@ -45,7 +45,10 @@ DERIVED = ("dimension", "sdg_target", "sdg_goal")
 KEY = ["level", "code", "variant", "breakdown"]
 STAT_COLUMNS = ["audience", "level", "code", "variant", "breakdown", "grouping", "group", "n",
                 "mean", "median", "q1", "q3", "reason", "withheld", "basis"]
-_SNAPSHOTS: OrderedDict[tuple, tuple[pd.DataFrame, pd.DataFrame]] = OrderedDict()
+# A release never changes once made (withdrawal only marks it), so what is read from it is kept
+# per release; `latest` is asked of the database on every read, so a withdrawal is seen at once.
+_SNAPSHOTS: Memo[tuple[pd.DataFrame, pd.DataFrame]] = Memo(16)
+_STATISTICS: Memo[pd.DataFrame] = Memo(16)
 
 
 # ---------------------------------------------------------------- configuration
@@ -325,18 +328,34 @@ def require_latest(session: Session, year: int) -> Release:
     return rel
 
 
+def identity(rel: Release) -> Hashable:
+    """What names one release of one database for the caches (ids repeat across databases)."""
+    session = object_session(rel)
+    return (database_of(session) if session is not None else "", rel.id, rel.number,
+            rel.created_at, rel.data_digest)
+
+
 def statistics(session: Session, rel: Release, audience: str | None = None, *,
                levels: Iterable[str] | None = None, code: str | None = None) -> pd.DataFrame:
     """The release's statistics (columns `STAT_COLUMNS`), optionally of one audience."""
-    where = [ReleaseStatistic.release_id == rel.id]
+    frame = _STATISTICS.get(identity(rel), lambda: _read_statistics(session, rel))
+    keep = np.ones(len(frame), dtype=bool)
     if audience is not None:
-        where.append(ReleaseStatistic.audience == audience)
+        keep &= (frame["audience"] == audience).to_numpy()
     if levels is not None:
-        where.append(ReleaseStatistic.level.in_(list(levels)))
+        keep &= frame["level"].isin(list(levels)).to_numpy()
     if code is not None:
-        where.append(ReleaseStatistic.code == code)
+        keep &= (frame["code"] == code).to_numpy()
+    return frame[keep].reset_index(drop=True)
+
+
+def _read_statistics(session: Session, rel: Release) -> pd.DataFrame:
     cols = [getattr(ReleaseStatistic, c if c != "group" else "grp") for c in STAT_COLUMNS]
-    rows = session.execute(select(*cols).where(*where)).all()
+    # in key order, the same on every backend
+    order = [ReleaseStatistic.audience, *cols[1:5], ReleaseStatistic.grouping,
+             ReleaseStatistic.grp]
+    rows = session.execute(select(*cols).where(ReleaseStatistic.release_id == rel.id)
+                           .order_by(*order)).all()
     frame = pd.DataFrame(rows, columns=STAT_COLUMNS)
     for c in ("mean", "median", "q1", "q3"):
         frame[c] = frame[c].astype(float)
@@ -344,26 +363,17 @@ def statistics(session: Session, rel: Release, audience: str | None = None, *,
     return frame
 
 
-def cache_key(rel: Release) -> tuple:
-    """What tells a release from any other, in any database a process reads (the id alone
-    does not: two databases both have a release 1)."""
-    return (rel.id, str(rel.created_at), rel.data_digest)
-
-
 def snapshot(rel: Release) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The observations and peer groups frozen in a release."""
-    key = cache_key(rel)
-    if key in _SNAPSHOTS:
-        return _SNAPSHOTS[key]
-    buffer = io.BytesIO(rel.snapshot)
-    both = pd.read_parquet(buffer)
+    """The observations and peer groups frozen in a release (shared: do not modify them)."""
+    return _SNAPSHOTS.get(identity(rel), lambda: _unpack(rel.snapshot))
+
+
+def _unpack(blob: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    both = pd.read_parquet(io.BytesIO(blob))
     obs = both[both["part"] == "obs"].drop(columns=["part", "grouping", "group"])
     groups = both[both["part"] == "groups"][["grouping", "group", "member", "cycle"]]
     obs = obs.astype({"cycle": int, "value": float, "validated": bool}).reset_index(drop=True)
     groups = groups.astype({"cycle": int}).reset_index(drop=True)
-    _SNAPSHOTS[key] = (obs, groups)
-    while len(_SNAPSHOTS) > 16:
-        _SNAPSHOTS.popitem(last=False)
     return obs, groups
 
 

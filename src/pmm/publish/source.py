@@ -16,11 +16,15 @@ from sqlalchemy.orm import Session
 from pmm.access import Principal, visible
 from pmm.analysis import release as rel_mod
 from pmm.analysis.load import previous_year
+from pmm.analysis.memo import Memo
 from pmm.analysis.sdc import Rules
 from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.framework.model import Framework
 from pmm.members import member as member_record
 from pmm.store.models import Release
+
+# What one kind of principal may see of one release's values (a release never changes).
+_VISIBLE: Memo[tuple[pd.DataFrame, frozenset[str]]] = Memo(64)
 
 
 @dataclass
@@ -52,14 +56,19 @@ def read(session: Session, who: Principal, year: int, number: int | None = None)
     rel = rel_mod.require_latest(session, year) if number is None else rel_mod.get(
         session, year, number)
     obs, groups = rel_mod.snapshot(rel)
-    members = frozenset(obs.loc[obs["validated"].astype(bool), "member"])
-    obs = obs[visible(who, obs, cycle=year)].reset_index(drop=True)
+    obs, members = _VISIBLE.get((rel_mod.identity(rel), year, who.role, who.member, who.assigned),
+                                lambda: _visible(who, obs, year))
     audience = "wco" if who.sees_all else who.audience
     stats = rel_mod.statistics(session, rel, audience)
     rules = Rules(min_n=rel.min_n, dominance_p=rel.dominance_p, protection_p=rel.protection_p)
     fw = framework_of(get_cycle(session, year))
     return ReleaseView(year, rel.number, rel, fw, who, audience, obs, groups, stats, rules,
                        members)
+
+
+def _visible(who: Principal, obs: pd.DataFrame, year: int) -> tuple[pd.DataFrame, frozenset[str]]:
+    members = frozenset(obs.loc[obs["validated"].astype(bool), "member"])
+    return obs[visible(who, obs, cycle=year)].reset_index(drop=True), members
 
 
 def previous(session: Session, who: Principal, year: int) -> ReleaseView | None:

@@ -241,7 +241,9 @@ class Release(Base):
     dominance_p: Mapped[float] = mapped_column(Double)
     protection_p: Mapped[float] = mapped_column(Double)
     members: Mapped[int] = mapped_column(Integer)  # validated members in it
-    snapshot: Mapped[bytes] = mapped_column(LargeBinary)  # observations and groups, Parquet
+    # observations and groups, Parquet; loaded only when read (pages ask for releases often and
+    # read the snapshot once per process: `pmm.analysis.release.snapshot` keeps it)
+    snapshot: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(64))
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

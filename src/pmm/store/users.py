@@ -130,6 +130,12 @@ def principal_for(session: Session, username: str | None) -> Principal:
         raise NotFound(_("no user {name!r}").format(name=username))
     if not user.active:
         raise PermissionDenied(_("user {name!r} is disabled").format(name=username))
+    return principal_of(session, user)
+
+
+def principal_of(session: Session, user: User) -> Principal:
+    """A stored user already read (and checked active) as a principal: one more query only for
+    a peer reviewer's assignments."""
     assigned: frozenset[tuple[int, str]] = frozenset()
     if user.role == "peer_reviewer":
         rows = session.execute(

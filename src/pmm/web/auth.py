@@ -148,6 +148,16 @@ def session_user(session: Session, token: str) -> str | None:
     return found.username
 
 
+def session_owner(session: Session, token: str) -> User | None:
+    """The user of an unexpired session, in one query (every signed-in page asks)."""
+    row = session.execute(select(User, WebSession.expires_at)
+                          .join(WebSession, WebSession.username == User.username)
+                          .where(WebSession.token_hash == digest(token))).first()
+    if row is None or row[1] <= utcnow():
+        return None
+    return row[0]
+
+
 def close_session(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == digest(token)))
 

@@ -24,7 +24,7 @@ from pmm.access import ANONYMOUS, Principal
 from pmm.errors import PermissionDenied, PmmError
 from pmm.i18n import LANGUAGES, _, set_language
 from pmm.store.engine import reading, transaction
-from pmm.store.users import principal_for
+from pmm.store.users import principal_of
 from pmm.web import auth
 from pmm.web.permissions import check, permission
 from pmm.web.settings import Settings
@@ -132,7 +132,7 @@ def guard(request: Request, form_token: str | None = Depends(_form_token)) -> Ct
     if header or cookie_token:
         # a token's last use is written; a session cookie is only read
         with (transaction if header else reading)(settings.database_url) as session:
-            username = None
+            user = None
             if header:
                 scheme, _sep, clear = header.partition(" ")
                 if scheme.lower() != "bearer" or not clear.strip():
@@ -141,11 +141,12 @@ def guard(request: Request, form_token: str | None = Depends(_form_token)) -> Ct
                 if username is None:
                     raise NotSignedIn(_("This API token is not valid or was revoked."))
                 via_token = True
+                user = auth.active_user(session, username)
             elif cookie_token:
-                username = auth.session_user(session, cookie_token)
-                token = cookie_token if username else None
-            if username and auth.active_user(session, username) is not None:
-                principal = principal_for(session, username)
+                user = auth.session_owner(session, cookie_token)
+                token = cookie_token if user is not None else None
+            if user is not None and user.active:
+                principal = principal_of(session, user)
             elif via_token:
                 raise NotSignedIn(_("The owner of this API token is disabled."))
     visitor = request.cookies.get(auth.VISITOR_COOKIE, "")

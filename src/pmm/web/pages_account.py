@@ -37,8 +37,14 @@ def login(username: str = Form(..., max_length=64), password: str = Form(..., ma
     username = username.strip().lower()
     address = client_address(ctx)
     target = safe_next(next, "/home")
-    with transaction(ctx.url) as session:
-        auth.check_throttle(session, username, address)
+    try:
+        with transaction(ctx.url) as session:
+            auth.check_throttle(session, username, address)
+    except auth.Throttled as exc:  # said next to the form, which stays filled in
+        page = render(ctx, "account/login.html", status=429, next=target, username=username,
+                      error=str(exc), title=_("Sign in"))
+        page.headers["Retry-After"] = str(int(auth.WINDOW.total_seconds()))
+        return page
     with transaction(ctx.url) as session:
         user = authenticate(session, username, password)
         auth.note_attempt(session, username, address, user is not None)

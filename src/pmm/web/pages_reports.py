@@ -76,7 +76,7 @@ def _report(ctx: Ctx, who: Principal, year: int, number: int | None, region: str
     with ctx.read() as session:
         rel = rel_mod.require_latest(session, year) if number is None else rel_mod.get(
             session, year, number)
-        key = (*rel_mod.cache_key(rel), ctx.lang, region or "global", who.label)
+        key = (rel_mod.identity(rel), ctx.lang, region or "global", who.label)
         view: list = []
 
         def html() -> bytes:
