@@ -3,6 +3,7 @@ address. Shipped as data (`support.yaml`); a file of one's own loads the same wa
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,20 @@ class Support(BaseModel):
     general: bool = False
 
 
+@lru_cache(maxsize=8)
+def _parsed(path: str, _mtime_ns: int, _size: int) -> object:
+    """The file's YAML with its line numbers, parsed once per version of the file (a member's
+    results page reads the catalogue on every request; parsing it is most of that page's
+    time). Callers only read it."""
+    try:
+        return YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise PmmError(_("{file}:{line}: not valid YAML: {error}").format(
+            file=path, line=line, error=getattr(exc, "problem", exc))) from None
+
+
 def load_support(path: str | Path | None = None, fw: Framework | None = None) -> list[Support]:
     """Read the catalogue (default: the shipped one); with `fw`, its tool and outcome codes are
     checked against the framework. Every defect is reported with file and line."""
@@ -47,13 +62,8 @@ def load_support(path: str | Path | None = None, fw: Framework | None = None) ->
     path = Path(path)
     if not path.is_file():
         raise PmmError(_("{file}: no such file").format(file=path))
-    try:
-        data = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise PmmError(_("{file}:{line}: not valid YAML: {error}").format(
-            file=path, line=line, error=getattr(exc, "problem", exc))) from None
+    stat = path.stat()
+    data = _parsed(str(path), stat.st_mtime_ns, stat.st_size)
     if not isinstance(data, CommentedMap) or not isinstance(data.get("support"), CommentedSeq):
         raise PmmError(_("{file}:1: expected a mapping with a `support` list").format(file=path))
     entries = data["support"]
