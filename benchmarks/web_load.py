@@ -13,11 +13,14 @@ argon2), then runs two phases of the same length and concurrency with an asyncio
 It prints p50/p95/p99 latency and throughput per route and overall, and their ratios to `bare`
 measured in the same run, the number of errors (any status >= 400 or transport error) and the
 machine's load average before and after (the machine may be shared: read ratios, not absolutes).
-Every user sends its next request as soon as the last one is answered (no think time), so with
-100 users the latency is mostly queueing: p50 ≈ users / throughput.
+By default every user sends its next request as soon as the last one is answered (no think
+time): that measures the server saturated, and with 100 users the latency is mostly queueing
+(p50 ≈ users / throughput). `--think S` makes each user pause a random 0–2S seconds (mean S)
+between requests, as people reading pages do: 100 users then offer about 100 / S requests a
+second, and the latency is the server's answer time under that load.
 
     .venv/bin/python benchmarks/web_load.py [--users 100] [--seconds 10] [--workers 2]
-        [--backends sqlite,postgresql]
+        [--backends sqlite,postgresql] [--think 0]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -121,8 +125,8 @@ RELEASE_ROUTES = ("results index", "results (public)", "results by income", "res
                   "member results")
 
 
-async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds: float
-                    ) -> tuple[dict[str, list[float]], Counter[str], float]:
+async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds: float,
+                    think: float = 0.0) -> tuple[dict[str, list[float]], Counter[str], float]:
     timings: dict[str, list[float]] = defaultdict(list)
     errors: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=len(users), max_keepalive_connections=len(users))
@@ -131,6 +135,9 @@ async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds
 
         async def user(steps: list[tuple[str, str, dict]], offset: int) -> None:
             i = offset
+            pause = random.Random(offset)
+            if think:
+                await asyncio.sleep(pause.uniform(0, 2 * think))  # users arrive spread out
             while time.perf_counter() < stop:
                 label, path, headers = steps[i % len(steps)]
                 i += 1
@@ -142,6 +149,8 @@ async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds
                 except httpx.HTTPError as exc:
                     errors[f"{label}: {type(exc).__name__}"] += 1
                 timings[label].append(time.perf_counter() - start)
+                if think:
+                    await asyncio.sleep(pause.uniform(0, 2 * think))
 
         began = time.perf_counter()
         await asyncio.gather(*(user(steps, n) for n, steps in enumerate(users)))
@@ -209,8 +218,8 @@ def bench(backend: str, url: str, args: argparse.Namespace) -> None:
         print(f"{backend}: load average before the phases: {load_average()}", flush=True)
         asyncio.run(run_phase(base, bare_users, 2))  # warm up both
         asyncio.run(run_phase(base, users, 2))
-        bare = asyncio.run(run_phase(base, bare_users, args.seconds))
-        mix = asyncio.run(run_phase(base, users, args.seconds))
+        bare = asyncio.run(run_phase(base, bare_users, args.seconds, args.think))
+        mix = asyncio.run(run_phase(base, users, args.seconds, args.think))
         report(backend, bare, mix)
         print(f"load average after: {load_average()}", flush=True)
     finally:
@@ -228,8 +237,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause of a user between two requests, in seconds")
     args = parser.parse_args()
-    print(f"{args.users} concurrent users, {args.seconds:.0f} s per phase, "
+    print(f"{args.users} concurrent users, think time {args.think:g} s, "
+          f"{args.seconds:.0f} s per phase, "
           f"{args.workers} worker(s), {os.cpu_count()} CPU(s); loopback only; "
           f"load average {load_average()}", flush=True)
     with tempfile.TemporaryDirectory() as folder:

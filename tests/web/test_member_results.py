@@ -23,7 +23,7 @@ from pmm.analysis.support import load_support
 from pmm.publish.source import member_name
 from pmm.store.engine import transaction
 from pmm.store.users import principal_for
-from pmm.web import charts
+from pmm.web import charts, results_view
 from pmm.web.auth import LANG_COOKIE
 from pmm.web.pages_results import DOWNLOADS
 from pmm.web.results_view import number
@@ -252,17 +252,26 @@ def test_the_member_page_in_french(small: Platform) -> None:
 
 
 def test_charts_are_drawn_once_per_specification(small: Platform) -> None:
-    client = small.client("ncp-esp")
-    assert client.get(PAGE.format(member="ESP")).status_code == 200
+    client = small.client("ncp-fra")
+    assert client.get(PAGE.format(member="FRA")).status_code == 200
     before = charts.cache_info()
-    assert client.get(PAGE.format(member="ESP")).status_code == 200
+    # the same page again is kept whole: nothing is drawn or even looked up
+    assert client.get(PAGE.format(member="FRA")).status_code == 200
+    assert charts.cache_info() == before
+    # the page made again (as in another process or after its inputs changed back): the same
+    # drawings come from the chart cache
+    results_view._PAGES.clear()
+    assert client.get(PAGE.format(member="FRA")).status_code == 200
     after = charts.cache_info()
     assert after["misses"] == before["misses"] and after["hits"] == before["hits"] + 3
 
 
 def test_choosing_a_release_and_a_withdrawn_one(small: Platform) -> None:
-    """Runs last in the module: it adds a release and withdraws it."""
+    """Runs last in the module: it adds a release and withdraws it (a member's page, kept per
+    process under its inputs, follows both at once, in this process and another)."""
     client = small.client()
+    member, esp = PAGE.format(member="ESP"), small.client("ncp-esp")
+    assert "Release 1 of" in esp.get(member).text
     assert "earlier release" not in client.get("/results/2024").text
     assert client.get("/results/2024?release=9").status_code == 404
     assert client.get("/results/2024?release=0").status_code == 422
@@ -275,6 +284,8 @@ def test_choosing_a_release_and_a_withdrawn_one(small: Platform) -> None:
     assert first.status_code == 200 and "Release 1 of" in first.text
     assert "the latest release of this cycle is release 2" in first.text
     assert "/results/2024/download/xlsx?release=1" in first.text
+    assert "Release 2 of" in esp.get(member).text
+    assert "Release 2 of" in small.client("ncp-esp", worker=True).get(member).text
     with transaction(small.url) as session:
         rel_mod.withdraw(session, principal_for(session, "sec"), 2024, 2,
                          "a figure of Spain was wrong")
@@ -285,6 +296,7 @@ def test_choosing_a_release_and_a_withdrawn_one(small: Platform) -> None:
     assert client.get("/results/2024/download/values-csv?release=2").status_code == 410
     page = client.get("/results/2024").text
     assert "Release 1 of" in page and "release 2 (withdrawn on" in page
+    assert "Release 1 of" in esp.get(member).text
     french = small.client()
     french.cookies.set(LANG_COOKIE, "fr")
     assert "retiré" in french.get("/results/2024?release=2").text

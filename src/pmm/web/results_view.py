@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from pmm.access import Principal
 from pmm.analysis import api
 from pmm.analysis import release as rel_mod
+from pmm.analysis.load import data_digest, previous_year
+from pmm.analysis.memo import Memo, database_of
 from pmm.analysis.support import Support, load_support
 from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.conventions import neutralise_row
@@ -126,9 +128,31 @@ def _peer_rows(frames: dict[str, pd.DataFrame], groups: dict[str, str]) -> dict[
     return out
 
 
+# A member's page is derived from the two cycles' data and latest releases (trends read the
+# previous cycle), who reads it and the language: kept per process under exactly those inputs,
+# read again in each request (`pmm.analysis.memo`), so a page asked again costs a few queries.
+_PAGES: Memo[MemberResults] = Memo(256)
+
+
+def _inputs(session: Session, year: int | None) -> tuple | None:
+    if year is None:
+        return None
+    rel = rel_mod.latest(session, year)
+    return (year, data_digest(session, year), rel_mod.identity(rel) if rel is not None else None)
+
+
 def member_results(session: Session, who: Principal, year: int, code: str, lang: str
                    ) -> MemberResults:
-    """Everything the member's results page shows, read through the analysis API as `who`."""
+    """Everything the member's results page shows, read through the analysis API as `who`
+    (shared between requests: callers only read it)."""
+    key = (database_of(session), code, lang, who.username, who.role, who.member, who.assigned,
+           _inputs(session, year), _inputs(session, previous_year(session, year)),
+           rel_mod.current_rules(session) if who.sees_all else None)
+    return _PAGES.get(key, lambda: _member_results(session, who, year, code, lang))
+
+
+def _member_results(session: Session, who: Principal, year: int, code: str, lang: str
+                    ) -> MemberResults:
     rel = _in_release(session, year, code)
     fw = framework_of(get_cycle(session, year))
     rec = member_record(code)
