@@ -55,10 +55,13 @@ def seed(url: str) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def credentials(url: str, count: int) -> tuple[list[tuple[str, str]], list[str]]:
-    """(member, signed session cookie) of NCPs, and API tokens of the same NCPs."""
+def credentials(url: str, count: int
+                ) -> tuple[list[tuple[str, str]], list[str], frozenset[str]]:
+    """(member, signed session cookie) of NCPs, API tokens of the same NCPs, and the members
+    in the latest release (only they have a results page)."""
     from sqlalchemy import select
 
+    from pmm.analysis import release as rel_mod
     from pmm.store.engine import dispose, transaction
     from pmm.store.models import Cycle, Submission, User
     from pmm.web import auth
@@ -73,8 +76,11 @@ def credentials(url: str, count: int) -> tuple[list[tuple[str, str]], list[str]]
         cookies = [(u.member, signer.sign(auth.open_session(session, u.username, 2)))
                    for u in users]
         tokens = [auth.create_token(session, u.username, "load test")[1] for u in users]
+        year = session.scalar(select(Cycle.year).where(Cycle.id == latest))
+        rel = rel_mod.latest(session, year)
+        released = frozenset(rel_mod.snapshot(rel)[0]["member"]) if rel else frozenset()
     dispose(url)
-    return cookies, tokens
+    return cookies, tokens, released
 
 
 def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
@@ -115,7 +121,7 @@ def plan(year: int, member: str, cookie: str, token: str, member_page: bool
         ("API submission", "/api/v1" + sub, bearer),
         ("API values", "/api/v1" + sub + "/values?limit=200", bearer),
     ]
-    if member_page:
+    if member_page:  # only members in the latest release have one
         steps.append(("member results", f"/results/{year}/members/{member}", session))
     return steps
 
@@ -201,16 +207,10 @@ def bench(backend: str, url: str, args: argparse.Namespace) -> None:
     with transaction(url) as session:
         year = session.scalar(select(Cycle.year).order_by(Cycle.year.desc()))
     dispose(url)
-    cookies, tokens = credentials(url, args.users)
+    cookies, tokens, released = credentials(url, args.users)
     process, base = serve(url, args.workers)
     try:
-        member, cookie = cookies[0]
-        probe = httpx.get(f"{base}/results/{year}/members/{member}", timeout=60,
-                          headers={"Cookie": f"pmm_session={cookie}"})
-        member_page = probe.status_code == 200
-        if not member_page:
-            print(f"(no member results page here: HTTP {probe.status_code}; left out)")
-        users = [plan(year, member, cookie, tokens[i], member_page)
+        users = [plan(year, member, cookie, tokens[i], member in released)
                  for i, (member, cookie) in enumerate(cookies)]
         while len(users) < args.users:
             users.append(users[len(users) % len(cookies)])
