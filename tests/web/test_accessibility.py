@@ -22,6 +22,7 @@ from tests.web.test_browser import (  # noqa: F401
     ARTIFACTS,
     browser_type_launch_args,
     released_server,
+    sign_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -43,14 +44,9 @@ SIGNED_IN = {
 def _page(browser: Browser, base: str, username: str | None = None,
           password: str = PASSWORD) -> Page:
     # axe is injected as a script: the context lets it past the site's CSP (no inline script)
-    page = browser.new_context(base_url=base, bypass_csp=True).new_page()
     if username:
-        page.goto("/login")
-        page.get_by_label("User name").fill(username)
-        page.get_by_label("Password", exact=True).fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("heading", name="My work")).to_be_visible()
-    return page
+        return sign_in(browser, base, username, password, bypass_csp=True)
+    return browser.new_context(base_url=base, bypass_csp=True).new_page()
 
 
 def _audit(page: Page, path: str | None, found: dict[str, list], name: str = "") -> None:
@@ -58,12 +54,12 @@ def _audit(page: Page, path: str | None, found: dict[str, list], name: str = "")
         page.goto(path)
     result = AXE.run(page).response
     found[name or str(path)] = [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
-                    "where": [n["target"] for n in v["nodes"]][:5]}
-                   for v in result["violations"]]
+                                 "where": [n["target"] for n in v["nodes"]][:5]}
+                                for v in result["violations"]]
 
 
-def test_the_main_pages_have_no_accessibility_violation(live_server,
-                                                                 browser: Browser) -> None:
+def test_the_main_pages_have_no_accessibility_violation(live_server, browser: Browser
+                                                        ) -> None:
     found: dict[str, list] = {}
     page = _page(browser, live_server.url)
     for path in PUBLIC:

@@ -42,8 +42,10 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(browser: Browser, base: str, username: str, password: str = PASSWORD) -> Page:
-    page = browser.new_context(base_url=base, accept_downloads=True).new_page()
+def sign_in(browser: Browser, base: str, username: str, password: str = PASSWORD,
+            **context: object) -> Page:
+    """A new browser context (with `context`'s options) signed in as `username`."""
+    page = browser.new_context(base_url=base, accept_downloads=True, **context).new_page()
     page.goto("/login")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
