@@ -3,7 +3,9 @@
 For each backend (SQLite, and a throwaway PostgreSQL 15 started like the tests do), it seeds the
 demo data (`pmm demo`), starts `pmm serve --workers N` on 127.0.0.1 and a free port, signs users
 in (sessions and API tokens made directly in the database: the benchmark measures pages, not
-argon2), then runs two phases of the same length and concurrency with an asyncio httpx client:
+argon2). Every user first opens each of its pages once, all at the same time, as right after a
+release is published (cold caches; reported apart, `--no-first-views` skips it). Then it runs two
+phases of the same length and concurrency with an asyncio httpx client:
 
 - `bare`: GET /healthz, a route with no database and no template (the server's own floor);
 - `mix`: each user cycles over the main pages and API calls of its role (public pages, the
@@ -20,7 +22,7 @@ between requests, as people reading pages do: 100 users then offer about 100 / S
 second, and the latency is the server's answer time under that load.
 
     .venv/bin/python benchmarks/web_load.py [--users 100] [--seconds 10] [--workers 2]
-        [--backends sqlite,postgresql] [--think 0]
+        [--backends sqlite,postgresql] [--think 0] [--no-first-views]
 """
 
 from __future__ import annotations
@@ -164,6 +166,51 @@ async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds
     return timings, errors, elapsed
 
 
+async def first_views(base: str, users: list[list[tuple[str, str, dict]]]
+                      ) -> tuple[dict[str, list[float]], Counter[str], float]:
+    """Every user opens each of its pages once, all users at once, as when a release has just
+    been published and the caches are cold: returns the timings of these first views."""
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+    limits = httpx.Limits(max_connections=len(users), max_keepalive_connections=len(users))
+    seen: set[str] = set()
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as client:
+        async def user(steps: list[tuple[str, str, dict]]) -> None:
+            for label, path, headers in steps:
+                key = f"{path} {sorted(headers.items())}"
+                if key in seen:  # a user repeated to reach --users: not a first view
+                    continue
+                seen.add(key)
+                start = time.perf_counter()
+                try:
+                    answer = await client.get(path, headers=headers)
+                    if answer.status_code >= 400:
+                        errors[f"{label}: HTTP {answer.status_code}"] += 1
+                except httpx.HTTPError as exc:
+                    errors[f"{label}: {type(exc).__name__}"] += 1
+                timings[label].append(time.perf_counter() - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(user(steps) for steps in users))
+        elapsed = time.perf_counter() - began
+    return timings, errors, elapsed
+
+
+def report_first(backend: str, first: tuple) -> None:
+    times, errors, elapsed = first
+    print(f"\n== {backend}: first views, every user once on each of its pages at the same "
+          f"time (cold caches), {elapsed:.1f} s in all")
+    print(f"{'route':<20}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    for label, values in times.items():
+        if len(values) >= 2:
+            p50, p95, _p99 = quantiles(values)
+        else:
+            p50 = p95 = values[0] * 1000
+        print(f"{label:<20}{len(values):>7}{p50:>9.1f}{p95:>9.1f}{max(values) * 1000:>9.1f}")
+    print(f"errors: {sum(errors.values())}" + "".join(
+        f"\n  {what}: {n}" for what, n in sorted(errors.items())), flush=True)
+
+
 def quantiles(values: list[float]) -> tuple[float, float, float]:
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
@@ -216,8 +263,12 @@ def bench(backend: str, url: str, args: argparse.Namespace) -> None:
             users.append(users[len(users) % len(cookies)])
         bare_users = [[("bare", "/healthz", {})]] * args.users
         print(f"{backend}: load average before the phases: {load_average()}", flush=True)
-        asyncio.run(run_phase(base, bare_users, 2))  # warm up both
-        asyncio.run(run_phase(base, users, 2))
+        asyncio.run(run_phase(base, bare_users, 2))  # warm up the server
+        if args.first_views:
+            first = asyncio.run(first_views(base, users))
+            report_first(backend, first)
+        else:
+            asyncio.run(run_phase(base, users, 2))
         bare = asyncio.run(run_phase(base, bare_users, args.seconds, args.think))
         mix = asyncio.run(run_phase(base, users, args.seconds, args.think))
         report(backend, bare, mix)
@@ -239,6 +290,10 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean pause of a user between two requests, in seconds")
+    parser.add_argument("--first-views", action=argparse.BooleanOptionalAction, default=True,
+                        help="before the measured phases, every user opens each of its pages "
+                             "once (cold caches, reported apart): the phases then measure the "
+                             "steady state; --no-first-views warms up with 2 s of the mix")
     args = parser.parse_args()
     print(f"{args.users} concurrent users, think time {args.think:g} s, "
           f"{args.seconds:.0f} s per phase, "
