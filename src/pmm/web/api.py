@@ -31,7 +31,7 @@ from pmm.web.core import Ctx, Year, guard
 from pmm.web.pages_public import shipped
 from pmm.web.pages_submission import import_upload
 from pmm.web.permissions import API, API_SUB
-from pmm.web.submission_view import framework_for, lookup
+from pmm.web.submission_view import framework_for, lookup, report_of
 
 
 class Strict(BaseModel):
@@ -251,7 +251,7 @@ def submission(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Submission
     with ctx.read() as session:
         cycle, code, sub = _existing(session, year, member)
         fw = framework_for(cycle)
-        report = workflow.report(session, sub, ctx.principal)
+        report = report_of(session, cycle, sub, ctx.principal, ctx.lang)
         kpis = effective_kpis(fw, stored_kpis(session, sub))
         return SubmissionOut(
             cycle=year, member=code, state=sub.state, version=sub.version,

@@ -204,15 +204,42 @@ def revoke_token(session: Session, username: str, token_id: int) -> None:
                                old=f"{token.name} ({token.prefix}…)", at=token.revoked_at)])
 
 
-def token_user(session: Session, clear: str) -> str | None:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(clear)))
-    if token is None or token.revoked_at is not None:
-        return None
-    now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
-        session.execute(update(ApiToken).where(ApiToken.id == token.id)
-                        .values(last_used_at=now))
-    return token.username
+# A token's last use is written at most once per interval: a read through the API then costs no
+# write (on SQLite one writer at a time serves every worker), and the owner's "last used" is
+# right to within the interval.
+LAST_USE_INTERVAL = dt.timedelta(minutes=1)
+
+
+def token_owner(session: Session, clear: str) -> tuple[User | None, ApiToken | None]:
+    """The owner of an unrevoked token and the token, in one query (None, None if unknown or
+    revoked). Nothing is written: see `note_token_use`."""
+    row = session.execute(select(ApiToken, User).outerjoin(User, User.username == ApiToken.username)
+                          .where(ApiToken.token_hash == digest(clear))).first()
+    if row is None or row[0].revoked_at is not None:
+        return None, None
+    return row[1], row[0]
+
+
+def token_use_due(token: ApiToken, now: dt.datetime | None = None) -> bool:
+    """Whether this use of `token` should be recorded (its last recorded use is older than
+    `LAST_USE_INTERVAL`)."""
+    now = now or utcnow()
+    return token.last_used_at is None or now - token.last_used_at >= LAST_USE_INTERVAL
+
+
+def note_token_use(session: Session, token_id: int, now: dt.datetime | None = None) -> bool:
+    """Record a use of the token unless one was recorded less than `LAST_USE_INTERVAL` ago.
+
+    The condition is in the UPDATE itself, so workers that see the same stale time at once
+    write it once: the second finds the row already fresh (SQLite queues writers; PostgreSQL
+    re-checks the condition on the row the first one committed). Returns whether it wrote."""
+    now = now or utcnow()
+    done = session.execute(
+        update(ApiToken).where(ApiToken.id == token_id)
+        .where((ApiToken.last_used_at.is_(None))
+               | (ApiToken.last_used_at <= now - LAST_USE_INTERVAL))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    return bool(done.rowcount)
 
 
 def active_user(session: Session, username: str) -> User | None:

@@ -130,18 +130,21 @@ def guard(request: Request, form_token: str | None = Depends(_form_token)) -> Ct
     header = request.headers.get("authorization", "")
     cookie_token = signer.unsign(request.cookies.get(auth.SESSION_COOKIE))
     if header or cookie_token:
-        # a token's last use is written; a session cookie is only read
-        with (transaction if header else reading)(settings.database_url) as session:
+        used = None  # the id of a token whose use is due to be recorded
+        # only read here: a request that reads writes nothing (a token's use at most once a
+        # minute, below), so readers never queue on the database's writers
+        with reading(settings.database_url) as session:
             user = None
             if header:
                 scheme, _sep, clear = header.partition(" ")
                 if scheme.lower() != "bearer" or not clear.strip():
                     raise NotSignedIn(_("Authorization: expected 'Bearer <token>'."))
-                username = auth.token_user(session, clear.strip())
-                if username is None:
+                user, api_token = auth.token_owner(session, clear.strip())
+                if api_token is None:
                     raise NotSignedIn(_("This API token is not valid or was revoked."))
                 via_token = True
-                user = auth.active_user(session, username)
+                if auth.token_use_due(api_token):
+                    used = api_token.id
             elif cookie_token:
                 user = auth.session_owner(session, cookie_token)
                 token = cookie_token if user is not None else None
@@ -149,6 +152,9 @@ def guard(request: Request, form_token: str | None = Depends(_form_token)) -> Ct
                 principal = principal_of(session, user)
             elif via_token:
                 raise NotSignedIn(_("The owner of this API token is disabled."))
+        if used is not None:
+            with transaction(settings.database_url) as session:
+                auth.note_token_use(session, used)
     visitor = request.cookies.get(auth.VISITOR_COOKIE, "")
     set_cookies: dict[str, str] = {}
     if not token and len(visitor) < 20:

@@ -15,7 +15,7 @@ from pmm.store.models import Cycle, ReviewAssignment, Submission
 from pmm.store.users import authenticate, set_password
 from pmm.web import auth
 from pmm.web.core import Ctx, RowId, finish, guard, redirect, render, safe_next
-from pmm.web.results_view import released_members
+from pmm.web.submission_view import released_members
 
 router = APIRouter(include_in_schema=False)  # pages: not part of the JSON API
 

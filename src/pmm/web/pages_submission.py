@@ -40,13 +40,14 @@ from pmm.i18n import _
 from pmm.store.models import Submission, User
 from pmm.web.core import Ctx, RowId, Version, Year, guard, redirect, render, safe_next
 from pmm.web.permissions import SUB
-from pmm.web.results_view import released_members
 from pmm.web.submission_view import (
     EntryForm,
     build_form,
     framework_for,
     lookup,
     outcome_or_404,
+    released_members,
+    report_of,
     threads,
 )
 
@@ -81,7 +82,7 @@ def _home(ctx: Ctx, year: Year, member: str, *, status: int = 200,
     with ctx.read() as session:
         cycle, member, sub = lookup(session, year, member)
         fw = framework_for(cycle)
-        report = workflow.report(session, sub, who) if sub is not None else None
+        report = report_of(session, cycle, sub, who, ctx.lang) if sub is not None else None
         if report is None:
             from pmm.assessment.validation import completeness
 
@@ -124,8 +125,8 @@ def _form(ctx: Ctx, session: Session, year: Year, member: str, outcome: str
     form = build_form(fw, year, found, values, kpis, sub.version if sub is not None else 0,
                       ctx.lang)
     if sub is not None:
-        report = workflow.report(session, sub, ctx.principal)
-        done = explanations(session, sub)
+        report = report_of(session, cycle, sub, ctx.principal, ctx.lang)
+        done = report.explained
         for w in report.warnings:
             f = form.field(f"v:{w.keys[0][0]}:{w.keys[0][1]}:{w.keys[0][2]}") if w.keys else None
             if f is not None:

@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from pmm import access
+from pmm.analysis import release as rel_mod
+from pmm.analysis.load import data_digest
+from pmm.analysis.memo import Memo, database_of
+from pmm.assessment import workflow
 from pmm.assessment.cycles import framework_of
 from pmm.assessment.exchange import format_value, grid
 from pmm.assessment.submissions import find_submission
@@ -203,3 +208,35 @@ def threads(fw: Framework, rounds: list, notes: list, lang: str) -> list[Thread]
     return [Thread(kpi, names.get(kpi, "") if kpi else _("The submission as a whole"),
                    sorted(posts, key=lambda p: p.at))
             for kpi, posts in sorted(found.items(), key=lambda kv: order.get(kv[0], 1 << 30))]
+
+
+# A submission's validation report is derived from the cycle's data (its values, statuses and
+# explanations, and the peers' validated values that outlier warnings compare with: all in the
+# cycle's data digest, which every save changes), who reads it (peers are those the reader may
+# know) and the language of its messages. Kept per process under exactly those inputs, read
+# again in each request, so a save through any worker is seen by every worker at once.
+_REPORTS: Memo[workflow.Report] = Memo(256)
+
+
+def report_of(session: Session, cycle: Cycle, sub: Submission, who: access.Principal,
+              lang: str) -> workflow.Report:
+    """`pmm.assessment.workflow.report` of `sub` as `who` may see it (shared: do not modify)."""
+    access.require(who, "read_submission", member=sub.member, year=cycle.year)
+    key = (database_of(session), cycle.year, sub.member, data_digest(session, cycle.year), who,
+           lang)
+    return _REPORTS.get(key, lambda: workflow.report(session, sub, who))
+
+
+# The members of a release never change (a new release has a new identity).
+_RELEASED: Memo[frozenset[str]] = Memo(64)
+
+
+def released_members(session: Session, years: set[int]) -> dict[int, frozenset[str]]:
+    """The members in the latest release of each of `years` (a cycle without one is left out)."""
+    out: dict[int, frozenset[str]] = {}
+    for year in years:
+        rel = rel_mod.latest(session, year)
+        if rel is not None:
+            out[year] = _RELEASED.get(rel_mod.identity(rel), lambda rel=rel: frozenset(
+                str(m) for m in rel_mod.snapshot(rel)[0]["member"].unique()))
+    return out
