@@ -24,6 +24,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import sqlite3
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -367,7 +368,7 @@ def restore(path: Path, url: str | None = None) -> dict[str, int]:
     except BaseException:
         if created_file is not None:
             engine.dispose()
-            if created_file.exists() and created_file.stat().st_size == 0:
+            if created_file.exists() and _no_schema(created_file):
                 created_file.unlink()  # as it was: no file
         raise
     return verified.counts
@@ -419,3 +420,17 @@ def _new_sqlite_file(resolved: str) -> Path | None:
         return None
     file = Path(name)
     return None if file.exists() else file
+
+
+def _no_schema(file: Path) -> bool:
+    """Whether an SQLite file holds nothing (empty, or only the header its first connection
+    wrote to switch it to write-ahead logging)."""
+    if file.stat().st_size == 0:
+        return True
+    connection = sqlite3.connect(file)
+    try:
+        return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        connection.close()  # the last connection removes the -wal and -shm files
