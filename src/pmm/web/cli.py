@@ -43,5 +43,8 @@ def serve(
     os.environ["PMM_SECURE"] = "true" if secure else "false"
     typer.echo(_("Serving the PMM platform at http://{host}:{port}/ (stop with Ctrl+C)").format(
         host=host, port=port))
+    # idle connections kept 75 s (uvicorn's default, 5 s, is also common clients' own expiry:
+    # a client reusing a connection as the server closes it gets a transport error)
     uvicorn.run("pmm.web.app:make_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", proxy_headers=secure, server_header=False)
+                log_level="warning", proxy_headers=secure, server_header=False,
+                timeout_keep_alive=75)
