@@ -150,12 +150,16 @@ class Fragments:
                 self._items.move_to_end(key)
                 self.stats["memory"] += 1
                 return found
-        blob = session.scalar(select(FragmentRow.content).where(FragmentRow.key == key))
-        if blob is None:
+        row = session.execute(select(FragmentRow.content, FragmentRow.size)
+                              .where(FragmentRow.key == key)).first()
+        if row is None:
             return None
+        blob, size = row
         try:
             html = zlib.decompressobj(-15).decompress(blob)
-        except zlib.error:  # a damaged row is rendered again, not served
+        except zlib.error:
+            html = b""
+        if len(html) != size:  # a damaged row is rendered again, never served
             log.warning("fragment %s is damaged; rendering it again", key)
             return None
         found = Fragment(key, html, bytes(blob))

@@ -18,15 +18,17 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pmm.access import ANONYMOUS, MEMBER_ROLES
 from pmm.analysis import release as rel_mod
-from pmm.analysis.load import data_digest, previous_year
+from pmm.analysis.load import data_digest
 from pmm.errors import NotFound
 from pmm.i18n import _
 from pmm.members import member as member_record
 from pmm.publish import charts as specs
+from pmm.store.models import Cycle
 from pmm.web import charts, fragments
 from pmm.web.core import Ctx, Year, guard, render
 from pmm.web.permissions import check
@@ -214,7 +216,7 @@ def member_page(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
         # the inputs `member_results` derives from (its own per-process key, the user name aside)
         key = fragments.key(
             "member_results", year, code, ctx.lang, fragments.audience(who),
-            _cycle_inputs(session, year), _cycle_inputs(session, previous_year(session, year)),
+            _cycle_inputs(session, year), _cycle_inputs(session, _previous(session, year)),
             rel_mod.current_rules(session) if who.sees_all else None)
         found = cache.get(session, key)
         if found is None:
@@ -224,6 +226,11 @@ def member_page(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
     if found is None:
         found = cache.put("member_results", key, html)
     return fragments.respond(ctx, found, title)
+
+
+def _previous(session: Session, year: int) -> int | None:
+    """`pmm.analysis.load.previous_year` in one small query (this runs on every request)."""
+    return session.scalar(select(func.max(Cycle.year)).where(Cycle.year < year))
 
 
 def _cycle_inputs(session: Session, year: int | None) -> tuple | None:
