@@ -351,3 +351,15 @@ class KpiProposal(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Fragment(Base):
+    """A rendered part of a page that reads a release, shared by every web worker
+    (`pmm.web.fragments`): under the SHA-256 of everything it derives from, raw deflate."""
+
+    __tablename__ = "fragments"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)  # bytes of HTML before compression
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

@@ -18,13 +18,18 @@ from typing import Annotated
 import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from pmm.access import ANONYMOUS, MEMBER_ROLES
 from pmm.analysis import release as rel_mod
+from pmm.analysis.load import data_digest
 from pmm.errors import NotFound
 from pmm.i18n import _
+from pmm.members import member as member_record
 from pmm.publish import charts as specs
-from pmm.web import charts
+from pmm.store.models import Cycle
+from pmm.web import charts, fragments
 from pmm.web.core import Ctx, Year, guard, render
 from pmm.web.permissions import check
 from pmm.web.results_view import group_label, member_results, number, values_csv
@@ -99,17 +104,36 @@ def _participation(view, by: str, lang: str) -> dict:  # type: ignore[no-untyped
 def results(year: Year, by: str = "region", release: ReleaseNumber = None,
             ctx: Ctx = Depends(guard)) -> Response:
     """A release's statistics for the public per KPI and group, and the values members chose
-    to disclose publicly."""
-    from pmm.publish import source
-
+    to disclose publicly (rendered once per release, grouping, language and audience for every
+    worker: `pmm.web.fragments`)."""
     if by not in GROUPINGS:
         raise NotFound(_("grouping {value!r}: expected one of {expected}").format(
             value=by, expected=", ".join(GROUPINGS)))
+    cache = fragments.of(ctx)
+    title = _("Results of cycle {year}").format(year=year)
     with ctx.read() as session:
         rel, all_releases = _release(session, year, release)
         if rel.withdrawn_at is not None:
             return _withdrawn(ctx, year, rel, all_releases)
-        view = source.read(session, ANONYMOUS, year, rel.number)
+        # everything the content derives from: the release, the cycle's list of releases (the
+        # choice and the withdrawn ones are shown), the reader's audience (its own member links)
+        key = fragments.key(
+            "results", year, fragments.release_key(rel),
+            [(r.number, r.created_at, r.withdrawn_at) for r in all_releases], by,
+            release is None, ctx.lang, fragments.audience(ctx.principal))
+        found = cache.get(session, key)
+        if found is None:
+            html = _results_content(ctx, session, year, by, release, rel, all_releases, title)
+    if found is None:
+        found = cache.put("results", key, html)
+    return fragments.respond(ctx, found, title)
+
+
+def _results_content(ctx: Ctx, session: Session, year: int, by: str, release: int | None,
+                     rel: rel_mod.Release, all_releases: list, title: str) -> str:
+    from pmm.publish import source
+
+    view = source.read(session, ANONYMOUS, year, rel.number)
     lang = ctx.lang
     stats = _headline(view.stats)
     stats = stats[(stats["level"] == "kpi") & stats["grouping"].isin([by, "global"])]
@@ -140,13 +164,12 @@ def results(year: Year, by: str = "region", release: ReleaseNumber = None,
     participation = _participation(view, "income" if by == "income" else "region", lang)
     latest = max((r.number for r in all_releases if r.withdrawn_at is None), default=None)
     own = ctx.principal.member if ctx.principal.role in MEMBER_ROLES else None
-    return render(ctx, "public/results.html", year=year, number=rel.number,
-                  made=rel.created_at, by=by, groupings=labels, kpis=kpis,
-                  downloads=DOWNLOADS, releases=all_releases, latest=latest,
-                  chosen=None if release is None else rel.number,
-                  own=own if own and own in view.members else None,
-                  participation=participation,
-                  title=_("Results of cycle {year}").format(year=year))
+    return fragments.render_fragment(
+        "public/results_content.html", year=year, number=rel.number, made=rel.created_at, by=by,
+        groupings=labels, kpis=kpis, downloads=DOWNLOADS, releases=all_releases, latest=latest,
+        chosen=None if release is None else rel.number,
+        own=own if own and own in view.members else None, participation=participation,
+        title=title)
 
 
 @router.get("/results/{year}/download/{name}")
@@ -181,13 +204,41 @@ def download(year: Year, name: str, release: ReleaseNumber = None,
 
 @router.get("/results/{year}/members/{member}")
 def member_page(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
-    """A member's results in the latest release, for whoever may read its submission."""
+    """A member's results in the latest release, for whoever may read its submission: looked up
+    in the shared fragments first, so a page computed by one worker is served by every other."""
     code = member_or_404(member)
+    rec = member_record(code)
+    title = _("Results of {member}, cycle {year}").format(
+        member=rec.name_fr if ctx.lang == "fr" else rec.name_en, year=year)
+    cache = fragments.of(ctx)
     with ctx.read() as session:
-        data = member_results(session, ctx.principal, year, code, ctx.lang)
-    return render(ctx, "results/member.html", r=data, fmt=number,
-                  title=_("Results of {member}, cycle {year}").format(member=data.name,
-                                                                       year=year))
+        who = ctx.principal
+        # the inputs `member_results` derives from (its own per-process key, the user name aside)
+        key = fragments.key(
+            "member_results", year, code, ctx.lang, fragments.audience(who),
+            _cycle_inputs(session, year), _cycle_inputs(session, _previous(session, year)),
+            rel_mod.current_rules(session) if who.sees_all else None)
+        found = cache.get(session, key)
+        if found is None:
+            data = member_results(session, who, year, code, ctx.lang)
+            html = fragments.render_fragment("results/member_content.html", r=data, fmt=number,
+                                             title=title)
+    if found is None:
+        found = cache.put("member_results", key, html)
+    return fragments.respond(ctx, found, title)
+
+
+def _previous(session: Session, year: int) -> int | None:
+    """`pmm.analysis.load.previous_year` in one small query (this runs on every request)."""
+    return session.scalar(select(func.max(Cycle.year)).where(Cycle.year < year))
+
+
+def _cycle_inputs(session: Session, year: int | None) -> tuple | None:
+    """A cycle's data digest and latest release (None: no such cycle)."""
+    if year is None:
+        return None
+    return (year, data_digest(session, year), fragments.release_key(rel_mod.latest(session,
+                                                                                   year)))
 
 
 @router.get("/results/{year}/members/{member}/values.csv")
