@@ -225,10 +225,13 @@ def of(ctx: Ctx) -> Fragments:
     return state.fragments
 
 
-def respond(ctx: Ctx, fragment: Fragment, title: str) -> Response:
-    """The page: the request's own header and footer around the fragment, with an ETag (304 when
-    the reader already has exactly these bytes) and gzip when the client accepts it."""
-    shell = render(ctx, "fragment.html", fragment=Markup(_MARK), title=title)
+def respond(ctx: Ctx, fragment: Fragment, title: str, *, lead: str | None = None,
+            **context: Any) -> Response:
+    """The page: the request's own header and footer around the fragment (and, before it, the
+    template `lead` rendered for this reader with `context`), with an ETag (304 when the reader
+    already has exactly these bytes) and gzip when the client accepts it."""
+    shell = render(ctx, "fragment.html", fragment=Markup(_MARK), title=title, lead=lead,
+                   **context)
     head, mark, tail = bytes(shell.body).partition(_MARK.encode())
     if not mark:
         raise RuntimeError("fragment.html lost its fragment")

@@ -31,9 +31,8 @@ from pmm.publish import charts as specs
 from pmm.store.models import Cycle
 from pmm.web import charts, fragments
 from pmm.web.core import Ctx, Year, guard, render
-from pmm.web.permissions import check
 from pmm.web.results_view import group_label, member_results, number, values_csv
-from pmm.web.submission_view import member_or_404
+from pmm.web.submission_view import member_or_404, members_of
 
 router = APIRouter(include_in_schema=False)
 # ?release=N: a release number of the cycle (bounded like the database's integers)
@@ -116,17 +115,21 @@ def results(year: Year, by: str = "region", release: ReleaseNumber = None,
         if rel.withdrawn_at is not None:
             return _withdrawn(ctx, year, rel, all_releases)
         # everything the content derives from: the release, the cycle's list of releases (the
-        # choice and the withdrawn ones are shown), the reader's audience (its own member links)
+        # choice and the withdrawn ones are shown), whether the reader sees every member (links
+        # to each member's page); the reader's own member's links are rendered per request
         key = fragments.key(
             "results", year, fragments.release_key(rel),
             [(r.number, r.created_at, r.withdrawn_at) for r in all_releases], by,
-            release is None, ctx.lang, fragments.audience(ctx.principal))
+            release is None, ctx.lang, ctx.principal.sees_all)
         found = cache.get(session, key)
         if found is None:
             html = _results_content(ctx, session, year, by, release, rel, all_releases, title)
+        own = ctx.principal.member if ctx.principal.role in MEMBER_ROLES else None
+        own = own if own and own in members_of(rel) else None
     if found is None:
         found = cache.put("results", key, html)
-    return fragments.respond(ctx, found, title)
+    return fragments.respond(ctx, found, title, lead="public/results_lead.html", year=year,
+                             own=own)
 
 
 def _results_content(ctx: Ctx, session: Session, year: int, by: str, release: int | None,
@@ -148,27 +151,25 @@ def _results_content(ctx: Ctx, session: Session, year: int, by: str, release: in
             "q3": number(r.q3), "note": view.reason(r.reason, r.withheld)})
     obs = _headline(view.obs)
     obs = obs[(obs["level"] == "kpi") & (obs["status"] == "ok")]
-    # members whose results page the reader may open (its own, or every one for the Secretariat)
-    readable = {m for m in set(obs["member"]) if ctx.signed_in and check(
-        ctx.principal, "read_submission", {"member": m, "year": str(year)})}
+    # the Secretariat may open every member's results page: each value links to it (others
+    # find their own member's link above the shared content, so they all share one fragment)
+    linked = ctx.principal.sees_all
     values: dict[str, list[dict]] = {}
     for r in obs.itertuples(index=False):
         if number(r.value):
             values.setdefault(r.code, []).append({
                 "member": r.member, "name": source.member_name(r.member, lang),
-                "value": number(r.value), "mine": r.member in readable})
+                "value": number(r.value), "mine": linked})
     kpis = [(k.code, k.name.get(lang), rows.get(k.code, []),
              sorted(values.get(k.code, []), key=lambda v: v["name"]))
             for k in view.fw.kpis if k.code in rows or k.code in values]
     labels = {"region": _("WCO region"), "income": _("Income group"), "global": _("All members")}
     participation = _participation(view, "income" if by == "income" else "region", lang)
     latest = max((r.number for r in all_releases if r.withdrawn_at is None), default=None)
-    own = ctx.principal.member if ctx.principal.role in MEMBER_ROLES else None
     return fragments.render_fragment(
         "public/results_content.html", year=year, number=rel.number, made=rel.created_at, by=by,
         groupings=labels, kpis=kpis, downloads=DOWNLOADS, releases=all_releases, latest=latest,
-        chosen=None if release is None else rel.number,
-        own=own if own and own in view.members else None, participation=participation,
+        chosen=None if release is None else rel.number, participation=participation,
         title=title)
 
 

@@ -237,6 +237,11 @@ def released_members(session: Session, years: set[int]) -> dict[int, frozenset[s
     for year in years:
         rel = rel_mod.latest(session, year)
         if rel is not None:
-            out[year] = _RELEASED.get(rel_mod.identity(rel), lambda rel=rel: frozenset(
-                str(m) for m in rel_mod.snapshot(rel)[0]["member"].unique()))
+            out[year] = members_of(rel)
     return out
+
+
+def members_of(rel: rel_mod.Release) -> frozenset[str]:
+    """The members in release `rel` (kept per process under the release's identity)."""
+    return _RELEASED.get(rel_mod.identity(rel), lambda: frozenset(
+        str(m) for m in rel_mod.snapshot(rel)[0]["member"].unique()))
