@@ -112,6 +112,15 @@ def _json_line(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
+# Tables of derived data, made again on demand from the rest (rendered page fragments): not
+# backed up, so a backup holds data, not caches, and a restore starts with them empty.
+CACHES = frozenset({"fragments"})
+
+
+def _saved() -> list[Table]:
+    return [t for t in Base.metadata.sorted_tables if t.name not in CACHES]
+
+
 def backup(path: Path, url: str | None = None) -> dict[str, int]:
     """Write every table to `path`; returns the row count per table."""
     engine = get_engine(url)
@@ -138,7 +147,7 @@ def backup(path: Path, url: str | None = None) -> dict[str, int]:
                     digest.update(data)
 
             write(_json_line({"format": FORMAT, "version": FORMAT_VERSION, "schema": revision}))
-            for table in Base.metadata.sorted_tables:
+            for table in _saved():
                 columns = list(table.columns)
                 digest = hashlib.sha256()
                 write(_json_line({"table": table.name, "columns": [c.name for c in columns]}),
@@ -198,7 +207,7 @@ def _records(path: Path, verified: Verified | None = None
              ) -> Iterator[tuple[_Table, int, dict[str, Any]]]:
     """Every row of the backup as (table, line, values), checking each line as it goes and the
     manifest at the end: a PmmError naming the line for anything wrong. `verified` is filled."""
-    known = {t.name: t for t in Base.metadata.sorted_tables}
+    known = {t.name: t for t in _saved()}
     whole = hashlib.sha256()
     seen: dict[str, _Table] = {}
     current_table: _Table | None = None
