@@ -44,7 +44,7 @@ from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.errors import PermissionDenied, PmmError
 from pmm.framework.diff import diff
 from pmm.framework.model import Framework
-from pmm.i18n import _
+from pmm.i18n import _, language
 from pmm.members import member as member_record
 from pmm.scoring.pmm import score_cycle
 from pmm.store.models import Submission
@@ -95,7 +95,7 @@ def pool(session: Session, who: Principal, year: int, member: str | None = None)
     data = load_cycle(session, year) if readable else None
     key = (database_of(session), year, tuple(readable), data.digest if data is not None else None,
            rel_mod.identity(rel) if rel is not None else None,
-           who.role, who.member, who.assigned, submitted)
+           who.role, who.member, who.assigned, submitted, language())  # reasons are words
     return _POOLS.get(key, lambda: _compose(year, framework_of(cycle), who, data, readable,
                                             rel, submitted))
 

@@ -28,7 +28,7 @@ from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.conventions import neutralise_row
 from pmm.errors import NotFound, PmmError
 from pmm.framework.model import Framework
-from pmm.i18n import _
+from pmm.i18n import _, use_locale
 from pmm.members import INCOME_GROUPS, REGIONS
 from pmm.members import member as member_record
 from pmm.publish import charts as specs
@@ -148,7 +148,13 @@ def member_results(session: Session, who: Principal, year: int, code: str, lang:
     key = (database_of(session), code, lang, who.username, who.role, who.member, who.assigned,
            _inputs(session, year), _inputs(session, previous_year(session, year)),
            rel_mod.current_rules(session) if who.sees_all else None)
-    return _PAGES.get(key, lambda: _member_results(session, who, year, code, lang))
+    return _PAGES.get(key, lambda: _in_language(session, who, year, code, lang))
+
+
+def _in_language(session: Session, who: Principal, year: int, code: str, lang: str
+                 ) -> MemberResults:
+    with use_locale(lang):  # every word of the page, reasons computed below included
+        return _member_results(session, who, year, code, lang)
 
 
 def _member_results(session: Session, who: Principal, year: int, code: str, lang: str
