@@ -212,31 +212,54 @@ def _positions(frame: pd.DataFrame, who: Principal, mine: Pool, fw: Framework) -
     out = np.full(len(frame), np.nan)
     if who.member is None or not len(frame):
         return out
-    key = ["level", "code", "variant", "breakdown"]
-    obs = mine.obs[usable(mine.obs) | (mine.obs["member"] == who.member)]
-    own = obs[obs["member"] == who.member]
-    own = own[(own["status"] == "ok") & np.isfinite(own["value"].astype(float))]
-    own = own[[*key, "value"]].drop_duplicates(key, keep="last").rename(columns={"value": "own"})
-    groups = mine.groups[["grouping", "group", "member"]].drop_duplicates()
-    theirs = groups.loc[groups["member"] == who.member, ["grouping", "group"]]
-    others = obs[(obs["member"] != who.member) & usable(obs)][["member", *key, "value"]]
-    peers = others.merge(own, on=key).merge(groups, on="member").merge(
-        theirs, on=["grouping", "group"])
-    if not len(peers):
+    obs = mine.obs
+    # only the measures asked for (a superset: each key column on its own)
+    asked_cols = {"level": frame["level"], "code": frame["kpi"], "variant": frame["variant"],
+                  "breakdown": frame["breakdown"]}
+    near = np.ones(len(obs), dtype=bool)
+    for col, values in asked_cols.items():
+        near &= obs[col].isin(pd.unique(values)).to_numpy()
+    obs = obs[near]
+    ok = usable(obs).to_numpy()
+    member = obs["member"].to_numpy(object)
+    x = obs["value"].to_numpy(float)
+    key = _measure_key(obs["level"], obs["code"], obs["variant"], obs["breakdown"])
+    mine_rows = (member == who.member) & (obs["status"] == "ok").to_numpy() & np.isfinite(x)
+    own = pd.Series(x[mine_rows], index=key[mine_rows])
+    own = own[~own.index.duplicated(keep="last")]
+    others = (member != who.member) & ok
+    at = own.index.get_indexer(key[others])
+    seen = at >= 0
+    x_o, m_o, at = x[others][seen], member[others][seen], at[seen]
+    if not len(at):
         return out
-    signs = {k: measure_direction(fw, *k) for k in
-             peers[["level", "code"]].drop_duplicates().itertuples(index=False, name=None)}
-    d = np.array([signs[k] for k in zip(peers["level"], peers["code"], strict=True)], float)
-    x, mine_x = peers["value"].astype(float).to_numpy(), peers["own"].astype(float).to_numpy()
-    peers["worse"] = (d * (x - mine_x) < 0) + 0.5 * (x == mine_x)
-    where = ["grouping", "group", *key]
-    share = peers.groupby(where)["worse"].agg(["sum", "size"])
-    asked = pd.MultiIndex.from_arrays([frame["grouping"], frame["group"], frame["level"],
-                                       frame["kpi"], frame["variant"], frame["breakdown"]])
-    at = share.index.get_indexer(asked)
-    found = at >= 0
-    out[found] = 100.0 * share["sum"].to_numpy()[at[found]] / share["size"].to_numpy()[at[found]]
+    levels_codes = [k.split("\x1f")[:2] for k in own.index]
+    d = np.array([measure_direction(fw, lv, code) for lv, code in levels_codes], float)[at]
+    own_x = own.to_numpy(float)[at]
+    worse = (d * (x_o - own_x) < 0) + 0.5 * (x_o == own_x)
+    groups = mine.groups[["grouping", "group", "member"]].drop_duplicates()
+    theirs = groups[groups["member"] == who.member][["grouping", "group"]].drop_duplicates()
+    asked = _measure_key(frame["level"], frame["kpi"], frame["variant"], frame["breakdown"])
+    asked_at = own.index.get_indexer(asked)
+    for grouping, group in theirs.itertuples(index=False, name=None):
+        inside = set(groups.loc[(groups["grouping"] == grouping) & (groups["group"] == group),
+                                "member"])
+        pick = np.fromiter((m in inside for m in m_o), bool, len(m_o))
+        total = np.bincount(at[pick], weights=worse[pick], minlength=len(own))
+        size = np.bincount(at[pick], minlength=len(own))
+        rows = ((frame["grouping"] == grouping) & (frame["group"] == group)).to_numpy() \
+            & (asked_at >= 0)
+        where = asked_at[rows]
+        counted = size[where] > 0
+        idx = np.flatnonzero(rows)[counted]
+        out[idx] = 100.0 * total[where[counted]] / size[where[counted]]
     return out
+
+
+def _measure_key(*columns: pd.Series) -> np.ndarray:
+    """One text per (level, code, variant, breakdown), to look measures up in one index."""
+    parts = [c.astype(str).to_numpy(object) for c in columns]
+    return np.array(["\x1f".join(t) for t in zip(*parts, strict=True)], dtype=object)
 
 
 def _custom_groups(mine: Pool, who: Principal, custom: Mapping[str, list[str]],
