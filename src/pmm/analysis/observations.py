@@ -33,7 +33,7 @@ def build(year: int, fw: Framework, values: pd.DataFrame, scores: pd.DataFrame,
     """
     ok_members = set(validated)
     disclosure = kpis[["member", "kpi", "disclosure"]]
-    kv = values.merge(disclosure, on=["member", "kpi"], how="left")
+    kv = _merge_one(values, disclosure, ["member", "kpi"], "disclosure")
     default = {k.code: k.disclosure for k in fw.kpis}
     kv["disclosure"] = kv["disclosure"].fillna(kv["kpi"].map(default)).fillna("restricted")
     kv = kv.rename(columns={"kpi": "code"})
@@ -47,8 +47,8 @@ def build(year: int, fw: Framework, values: pd.DataFrame, scores: pd.DataFrame,
         sc["breakdown"] = ""
         kd = disclosure.rename(columns={"kpi": "code"}).assign(level="kpi_score")
         comp = composite_disclosure(disclosure, fw)
-        sc = sc.merge(pd.concat([kd, comp], ignore_index=True), on=["member", "level", "code"],
-                      how="left")
+        sc = _merge_one(sc, pd.concat([kd, comp], ignore_index=True),
+                        ["member", "level", "code"], "disclosure")
         sc["disclosure"] = sc["disclosure"].fillna("restricted")  # e.g. overall: be safe
         frames.append(sc)
     out = pd.concat(frames, ignore_index=True)
@@ -58,6 +58,19 @@ def build(year: int, fw: Framework, values: pd.DataFrame, scores: pd.DataFrame,
     out["reason"] = out["reason"].fillna("").astype(str)
     out.loc[~np.isfinite(out["value"]) & (out["status"] == "ok"), "status"] = "not_computable"
     return out[COLUMNS].reset_index(drop=True)
+
+
+def _merge_one(left: pd.DataFrame, right: pd.DataFrame, on: list[str], column: str
+               ) -> pd.DataFrame:
+    """`left.merge(right[on + [column]], on=on, how="left")`, as an index lookup when the right
+    keys are unique (the merge's pandas overhead was most of a principal's pool)."""
+    index = pd.MultiIndex.from_frame(right[on])
+    if not index.is_unique:
+        return left.merge(right[[*on, column]], on=on, how="left")
+    at = index.get_indexer(pd.MultiIndex.from_frame(left[on]))
+    out = left.reset_index(drop=True)
+    out[column] = right[column].reset_index(drop=True).reindex(at).to_numpy()
+    return out
 
 
 def validated_members(submissions: pd.DataFrame) -> set[str]:
