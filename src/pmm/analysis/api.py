@@ -195,8 +195,14 @@ def _as_benchmark(stats: pd.DataFrame, rel, year: int) -> pd.DataFrame:
                           protection_p=rel.protection_p)
     frame = stats.rename(columns={"code": "kpi"}).copy()
     frame["cycle"] = int(year)
-    frame["reason"] = [rel_mod.reason_text(c, w, rules) for c, w in
-                       zip(frame["reason"], frame["withheld"], strict=True)]
+    texts: dict[tuple[str, str], str] = {}  # a few distinct reasons over many rows
+    reasons = []
+    for pair in zip(frame["reason"], frame["withheld"], strict=True):
+        text = texts.get(pair)
+        if text is None:
+            text = texts[pair] = rel_mod.reason_text(*pair, rules)
+        reasons.append(text)
+    frame["reason"] = reasons
     quantiles = frame[["median", "q1", "q3"]].isna().any(axis=1) & (frame["basis"] == "members")
     frame["suppressed"] = (frame["n"] > 0) & (frame["mean"].isna() | quantiles)
     frame["basis"] = frame["basis"].map({"members": "all validated",

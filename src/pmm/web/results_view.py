@@ -26,7 +26,7 @@ from pmm.analysis.memo import Memo, database_of
 from pmm.analysis.support import Support, load_support
 from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.conventions import neutralise_row
-from pmm.errors import NotFound, PmmError
+from pmm.errors import NotFound, PermissionDenied, PmmError
 from pmm.framework.model import Framework
 from pmm.i18n import _, use_locale
 from pmm.members import INCOME_GROUPS, REGIONS
@@ -131,6 +131,9 @@ def _peer_rows(frames: dict[str, pd.DataFrame], groups: dict[str, str]) -> dict[
 # A member's page is derived from the two cycles' data and latest releases (trends read the
 # previous cycle), who reads it and the language: kept per process under exactly those inputs,
 # read again in each request (`pmm.analysis.memo`), so a page asked again costs a few queries.
+# "Who" is the reader's audience, not the user: the policy (`pmm.access`) reads a principal's
+# role, member and assigned reviews, and its user name only to name it in messages, none of
+# which the page keeps (`_trends`, `_gaps`), so two users alike share one page.
 _PAGES: Memo[MemberResults] = Memo(256)
 
 
@@ -145,7 +148,7 @@ def member_results(session: Session, who: Principal, year: int, code: str, lang:
                    ) -> MemberResults:
     """Everything the member's results page shows, read through the analysis API as `who`
     (shared between requests: callers only read it)."""
-    key = (database_of(session), code, lang, who.username, who.role, who.member, who.assigned,
+    key = (database_of(session), code, lang, who.role, who.member, who.assigned,
            _inputs(session, year), _inputs(session, previous_year(session, year)),
            rel_mod.current_rules(session) if who.sees_all else None)
     return _PAGES.get(key, lambda: _in_language(session, who, year, code, lang))
@@ -260,6 +263,9 @@ def _trends(out: MemberResults, session: Session, who: Principal, fw: Framework,
             code: str, lang: str) -> None:
     try:
         frame = api.trends(session, who, year, member=code, levels=LEVELS)
+    except PermissionDenied:  # its message names the user: the page is shared by its audience
+        out.trend_note = _("You may not see values of {member} to compare.").format(member=code)
+        return
     except PmmError as exc:  # no earlier cycle, or nothing of the member in it
         out.trend_note = str(exc)
         return
@@ -300,6 +306,10 @@ def _gaps(out: MemberResults, session: Session, who: Principal, fw: Framework, y
             .format(fw=fw.id)
     try:
         frame = api.member_gaps(session, who, year, code, catalogue=catalogue)
+    except PermissionDenied:  # as in `_trends`: no user name in a shared page
+        out.gap_note = _("You may not see the values of {member} its gaps are found from.") \
+            .format(member=code)
+        return
     except PmmError as exc:
         out.gap_note = str(exc)
         return
