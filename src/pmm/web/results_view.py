@@ -204,8 +204,28 @@ def _scores(out: MemberResults, fw: Framework, scores: pd.DataFrame, peers: dict
                                "peer": row["region_mean"]})
     if chart_rows:
         title = _("Dimension scores (bars) and the mean of the region (ticks)")
-        out.charts["dimensions"] = Chart(charts.svg(specs.dimension_scores(chart_rows, title)),
+        out.charts["dimensions"] = Chart(_draw(specs.dimension_scores(chart_rows, title)),
                                          title, "scores")
+
+
+def _draw(spec: specs.Spec) -> Any:
+    """The chart as inline SVG, its axis and legend labels whole: the page's chart widens a
+    little instead of cutting names short (finding where to cut, a text measure per letter, was
+    two thirds of drawing it: ~120 ms of the dimension chart, ~40 ms left)."""
+    whole = {"labelLimit": 0}
+    spec = {**spec, "config": {**spec.get("config", {}), "axis": whole, "legend": whole}}
+    if "layer" in spec:
+        spec["layer"] = [_whole_labels(layer) for layer in spec["layer"]]
+    return charts.svg(spec)
+
+
+def _whole_labels(layer: dict) -> dict:
+    encoding = layer.get("encoding", {})
+    axis = encoding.get("y", {}).get("axis")
+    if not isinstance(axis, dict) or "labelLimit" not in axis:
+        return layer
+    y = {**encoding["y"], "axis": {**axis, "labelLimit": 0}}
+    return {**layer, "encoding": {**encoding, "y": y}}
 
 
 def _score_row(code: str, name: str, s: Any, peers: dict, level: str) -> dict:
@@ -256,7 +276,7 @@ def _kpis(out: MemberResults, fw: Framework, scores: pd.DataFrame, peers: dict,
     if dist:
         title = _("KPI values (dots) against the quartiles (bars) and median (ticks) of the "
                   "region, for KPIs in percent")
-        out.charts["kpis"] = Chart(charts.svg(specs.distribution(dist, title)), title, "kpis")
+        out.charts["kpis"] = Chart(_draw(specs.distribution(dist, title)), title, "kpis")
 
 
 def _trends(out: MemberResults, session: Session, who: Principal, fw: Framework, year: int,
@@ -291,7 +311,7 @@ def _trends(out: MemberResults, session: Session, who: Principal, fw: Framework,
             .format(member=code)
     if chart_rows:
         title = _("Dimension scores, previous cycle and this one")
-        out.charts["trends"] = Chart(charts.svg(specs.trend(chart_rows, title)), title,
+        out.charts["trends"] = Chart(_draw(specs.trend(chart_rows, title)), title,
                                      "trends")
 
 
