@@ -135,6 +135,18 @@ def _compose(year: int, fw: Framework, who: Principal, data: CycleData | None,
     return Pool(year, fw, obs, values, groups, data, submitted, scored)
 
 
+# What is derived from two frameworks alone (their diff, what compares): kept per pair of
+# framework objects (the cycles' frameworks are kept by `framework_of`) and language (reasons).
+_FRAMEWORK_PAIRS: Memo[tuple] = Memo(32)  # type: ignore[type-arg]
+
+
+def _of_frameworks(what: str, old: Framework, new: Framework, make):  # type: ignore[no-untyped-def]
+    key = (what, id(old), id(new), language())
+    kept = _FRAMEWORK_PAIRS.get(key, lambda: (old, new, make()))
+    # the entry holds both objects, so their ids are not reused while it is kept
+    return kept[2] if kept[0] is old and kept[1] is new else make()
+
+
 # ---------------------------------------------------------------- benchmarks
 
 
@@ -375,7 +387,8 @@ def member_gaps(session: Session, who: Principal, year: int, member: str, *,
         p = previous.obs[(previous.obs["member"] == member) & (previous.obs["level"] == "kpi")
                          & (previous.obs["variant"] == "") & (previous.obs["breakdown"] == "")]
         prev_rows = p[visible(who, p)].rename(columns={"code": "kpi"})
-        breaking = diff(previous.fw, mine.fw).breaking_kpis()
+        breaking = _of_frameworks("diff", previous.fw, mine.fw,
+                                  lambda: diff(previous.fw, mine.fw)).breaking_kpis()
     return gaps_mod.find_gaps(mine.fw, year, current, peers=peers, previous=prev_rows,
                               previous_cycle=prev_year, not_comparable=breaking,
                               catalogue=catalogue)
@@ -458,10 +471,11 @@ def trends(session: Session, who: Principal, year: int, *, since: int | None = N
             since=since, year=year))
     code = member_record(member).iso3 if member is not None else None
     old, new = pool(session, who, since, member=code), pool(session, who, year, member=code)
-    comp = comparability(old.fw, new.fw)
+    comp = _of_frameworks("comparability", old.fw, new.fw,
+                          lambda: comparability(old.fw, new.fw))
     if code is not None:
-        obs = pd.concat([old.obs, new.obs], ignore_index=True)
-        obs = obs[(obs["variant"] == "") & (obs["breakdown"] == "") & (obs["member"] == code)]
+        obs = pd.concat([o[(o["member"] == code) & (o["variant"] == "") & (o["breakdown"] == "")]
+                         for o in (old.obs, new.obs)], ignore_index=True)
         rows = member_trends(obs, who, since, year, comp, new.fw)
         return rows[rows["level"].isin(levels)].reset_index(drop=True)
     if who.sees_all:
