@@ -28,7 +28,7 @@ from pmm.analysis.benchmark import COLUMNS as BENCH_COLUMNS
 from pmm.analysis.benchmark import _custom, benchmark, measure_direction
 from pmm.analysis.load import CycleData, load_cycle, previous_year
 from pmm.analysis.memo import Memo, database_of
-from pmm.analysis.observations import BENCHMARK_LEVELS, build, usable
+from pmm.analysis.observations import BENCHMARK_LEVELS, build, row_keys, usable
 from pmm.analysis.observations import COLUMNS as OBS_COLUMNS
 from pmm.analysis.sdg import sdg_benchmark, sdg_member
 from pmm.analysis.support import Support, load_support
@@ -120,15 +120,15 @@ def _compose(year: int, fw: Framework, who: Principal, data: CycleData | None,
     scored = score_cycle(fw, values) if len(values) else pd.DataFrame(columns=SCORE_COLUMNS)
     disclosure = kpis[(kpis["variant"] == "") & (kpis["breakdown"] == "")].rename(
         columns={"code": "kpi"})[["member", "kpi", "disclosure"]]
-    validated = set(seen.loc[seen["validated"].astype(bool), "member"])
+    validated = set(pd.unique(seen["member"].to_numpy(object)[seen["validated"].to_numpy(bool)]))
     obs = build(year, fw, values, scored, disclosure, validated)
     # another member's composite is shown only where the release shows it (its disclosure is
     # that of all its KPIs, some of which are not in the pool)
     if rel is not None:
-        shown = seen[seen["level"] != "kpi"][["member", "level", "code"]]
+        shown = seen[seen["level"] != "kpi"]
         mine = obs["member"].isin(readable) | (obs["level"] == "kpi")
-        keyed = obs.merge(shown.assign(ok=True), on=["member", "level", "code"], how="left")
-        obs = obs[mine.to_numpy() | keyed["ok"].fillna(False).to_numpy(bool)]
+        at_obs, at_shown = row_keys([obs, shown], ["member", "level", "code"])
+        obs = obs[mine.to_numpy() | np.isin(at_obs, at_shown)]
     else:
         obs = obs[obs["member"].isin(readable)]
     obs = obs.reset_index(drop=True)

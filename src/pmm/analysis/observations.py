@@ -10,6 +10,8 @@ reads member data from this table, through `disclosure.visible`.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -64,13 +66,26 @@ def _merge_one(left: pd.DataFrame, right: pd.DataFrame, on: list[str], column: s
                ) -> pd.DataFrame:
     """`left.merge(right[on + [column]], on=on, how="left")`, as an index lookup when the right
     keys are unique (the merge's pandas overhead was most of a principal's pool)."""
-    index = pd.MultiIndex.from_frame(right[on])
+    key_left, key_right = row_keys([left, right], on)
+    index = pd.Index(key_right)
     if not index.is_unique:
         return left.merge(right[[*on, column]], on=on, how="left")
-    at = index.get_indexer(pd.MultiIndex.from_frame(left[on]))
     out = left.reset_index(drop=True)
-    out[column] = right[column].reset_index(drop=True).reindex(at).to_numpy()
+    out[column] = right[column].reset_index(drop=True).reindex(index.get_indexer(key_left)) \
+        .to_numpy()
     return out
+
+
+def row_keys(frames: list[pd.DataFrame], on: list[str]) -> list[np.ndarray]:
+    """One integer per row of each frame for its values of the columns `on`, equal exactly
+    where those values are (missing values equal each other, as in a merge)."""
+    sizes = np.cumsum([0] + [len(f) for f in frames])
+    key = np.zeros(sizes[-1], np.int64)
+    for name in on:  # the columns' codes in one factorisation of all the frames
+        codes, uniques = pd.factorize(pd.concat([f[name] for f in frames], ignore_index=True),
+                                      use_na_sentinel=False)
+        key = key * len(uniques) + codes
+    return [key[a:b] for a, b in itertools.pairwise(sizes)]
 
 
 def validated_members(submissions: pd.DataFrame) -> set[str]:
