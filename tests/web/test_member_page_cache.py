@@ -89,3 +89,5 @@ def test_chart_labels_are_whole(demo_db: str) -> None:
     for row in page.dimensions:
         assert html.escape(row["name"], quote=False) in dimensions, row["name"]
     assert not any("…" in str(chart.svg) for chart in page.charts.values())
+    # the title is the figure's caption (the template), not drawn twice
+    assert page.charts["dimensions"].title not in dimensions
