@@ -230,35 +230,30 @@ def _positions(frame: pd.DataFrame, who: Principal, mine: Pool, fw: Framework) -
     out = np.full(len(frame), np.nan)
     if who.member is None or not len(frame):
         return out
+    measure = ["level", "code", "variant", "breakdown"]
     obs = mine.obs
-    # only the measures asked for (a superset: each key column on its own)
-    asked_cols = {"level": frame["level"], "code": frame["kpi"], "variant": frame["variant"],
-                  "breakdown": frame["breakdown"]}
-    near = np.ones(len(obs), dtype=bool)
-    for col, values in asked_cols.items():
-        near &= obs[col].isin(pd.unique(values)).to_numpy()
+    near = obs["code"].isin(pd.unique(frame["kpi"])).to_numpy()  # only the measures asked for
     obs = obs[near]
-    ok = usable(obs).to_numpy()
+    asked = frame[["level", "kpi", "variant", "breakdown"]].set_axis(measure, axis=1)
+    key, asked_key = row_keys([obs, asked], measure)
     member = obs["member"].to_numpy(object)
     x = obs["value"].to_numpy(float)
-    key = _measure_key(obs["level"], obs["code"], obs["variant"], obs["breakdown"])
     mine_rows = (member == who.member) & (obs["status"] == "ok").to_numpy() & np.isfinite(x)
-    own = pd.Series(x[mine_rows], index=key[mine_rows])
+    own = pd.Series(np.flatnonzero(mine_rows), index=key[mine_rows])  # the row of each measure
     own = own[~own.index.duplicated(keep="last")]
-    others = (member != who.member) & ok
+    others = (member != who.member) & usable(obs).to_numpy()
     at = own.index.get_indexer(key[others])
     seen = at >= 0
     x_o, m_o, at = x[others][seen], member[others][seen], at[seen]
     if not len(at):
         return out
-    levels_codes = [k.split("\x1f")[:2] for k in own.index]
-    d = np.array([measure_direction(fw, lv, code) for lv, code in levels_codes], float)[at]
-    own_x = own.to_numpy(float)[at]
+    levels, codes = obs["level"].to_numpy(object), obs["code"].to_numpy(object)
+    d = np.array([measure_direction(fw, levels[i], codes[i]) for i in own], float)[at]
+    own_x = x[own.to_numpy()][at]
     worse = (d * (x_o - own_x) < 0) + 0.5 * (x_o == own_x)
     groups = mine.groups[["grouping", "group", "member"]].drop_duplicates()
     theirs = groups[groups["member"] == who.member][["grouping", "group"]].drop_duplicates()
-    asked = _measure_key(frame["level"], frame["kpi"], frame["variant"], frame["breakdown"])
-    asked_at = own.index.get_indexer(asked)
+    asked_at = own.index.get_indexer(asked_key)
     for grouping, group in theirs.itertuples(index=False, name=None):
         inside = set(groups.loc[(groups["grouping"] == grouping) & (groups["group"] == group),
                                 "member"])
@@ -272,12 +267,6 @@ def _positions(frame: pd.DataFrame, who: Principal, mine: Pool, fw: Framework) -
         idx = np.flatnonzero(rows)[counted]
         out[idx] = 100.0 * total[where[counted]] / size[where[counted]]
     return out
-
-
-def _measure_key(*columns: pd.Series) -> np.ndarray:
-    """One text per (level, code, variant, breakdown), to look measures up in one index."""
-    parts = [c.astype(str).to_numpy(object) for c in columns]
-    return np.array(["\x1f".join(t) for t in zip(*parts, strict=True)], dtype=object)
 
 
 def _custom_groups(mine: Pool, who: Principal, custom: Mapping[str, list[str]],
