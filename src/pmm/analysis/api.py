@@ -28,7 +28,7 @@ from pmm.analysis.benchmark import COLUMNS as BENCH_COLUMNS
 from pmm.analysis.benchmark import _custom, benchmark, measure_direction
 from pmm.analysis.load import CycleData, load_cycle, previous_year
 from pmm.analysis.memo import Memo, database_of
-from pmm.analysis.observations import BENCHMARK_LEVELS, build, usable
+from pmm.analysis.observations import BENCHMARK_LEVELS, build, row_keys, usable
 from pmm.analysis.observations import COLUMNS as OBS_COLUMNS
 from pmm.analysis.sdg import sdg_benchmark, sdg_member
 from pmm.analysis.support import Support, load_support
@@ -44,7 +44,7 @@ from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.errors import PermissionDenied, PmmError
 from pmm.framework.diff import diff
 from pmm.framework.model import Framework
-from pmm.i18n import _
+from pmm.i18n import _, language
 from pmm.members import member as member_record
 from pmm.scoring.pmm import score_cycle
 from pmm.store.models import Submission
@@ -95,7 +95,7 @@ def pool(session: Session, who: Principal, year: int, member: str | None = None)
     data = load_cycle(session, year) if readable else None
     key = (database_of(session), year, tuple(readable), data.digest if data is not None else None,
            rel_mod.identity(rel) if rel is not None else None,
-           who.role, who.member, who.assigned, submitted)
+           who.role, who.member, who.assigned, submitted, language())  # reasons are words
     return _POOLS.get(key, lambda: _compose(year, framework_of(cycle), who, data, readable,
                                             rel, submitted))
 
@@ -120,19 +120,31 @@ def _compose(year: int, fw: Framework, who: Principal, data: CycleData | None,
     scored = score_cycle(fw, values) if len(values) else pd.DataFrame(columns=SCORE_COLUMNS)
     disclosure = kpis[(kpis["variant"] == "") & (kpis["breakdown"] == "")].rename(
         columns={"code": "kpi"})[["member", "kpi", "disclosure"]]
-    validated = set(seen.loc[seen["validated"].astype(bool), "member"])
+    validated = set(pd.unique(seen["member"].to_numpy(object)[seen["validated"].to_numpy(bool)]))
     obs = build(year, fw, values, scored, disclosure, validated)
     # another member's composite is shown only where the release shows it (its disclosure is
     # that of all its KPIs, some of which are not in the pool)
     if rel is not None:
-        shown = seen[seen["level"] != "kpi"][["member", "level", "code"]]
+        shown = seen[seen["level"] != "kpi"]
         mine = obs["member"].isin(readable) | (obs["level"] == "kpi")
-        keyed = obs.merge(shown.assign(ok=True), on=["member", "level", "code"], how="left")
-        obs = obs[mine.to_numpy() | keyed["ok"].fillna(False).to_numpy(bool)]
+        at_obs, at_shown = row_keys([obs, shown], ["member", "level", "code"])
+        obs = obs[mine.to_numpy() | np.isin(at_obs, at_shown)]
     else:
         obs = obs[obs["member"].isin(readable)]
     obs = obs.reset_index(drop=True)
     return Pool(year, fw, obs, values, groups, data, submitted, scored)
+
+
+# What is derived from two frameworks alone (their diff, what compares): kept per pair of
+# framework objects (the cycles' frameworks are kept by `framework_of`) and language (reasons).
+_FRAMEWORK_PAIRS: Memo[tuple] = Memo(32)  # type: ignore[type-arg]
+
+
+def _of_frameworks(what: str, old: Framework, new: Framework, make):  # type: ignore[no-untyped-def]
+    key = (what, id(old), id(new), language())
+    kept = _FRAMEWORK_PAIRS.get(key, lambda: (old, new, make()))
+    # the entry holds both objects, so their ids are not reused while it is kept
+    return kept[2] if kept[0] is old and kept[1] is new else make()
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -195,8 +207,14 @@ def _as_benchmark(stats: pd.DataFrame, rel, year: int) -> pd.DataFrame:
                           protection_p=rel.protection_p)
     frame = stats.rename(columns={"code": "kpi"}).copy()
     frame["cycle"] = int(year)
-    frame["reason"] = [rel_mod.reason_text(c, w, rules) for c, w in
-                       zip(frame["reason"], frame["withheld"], strict=True)]
+    texts: dict[tuple[str, str], str] = {}  # a few distinct reasons over many rows
+    reasons = []
+    for pair in zip(frame["reason"], frame["withheld"], strict=True):
+        text = texts.get(pair)
+        if text is None:
+            text = texts[pair] = rel_mod.reason_text(*pair, rules)
+        reasons.append(text)
+    frame["reason"] = reasons
     quantiles = frame[["median", "q1", "q3"]].isna().any(axis=1) & (frame["basis"] == "members")
     frame["suppressed"] = (frame["n"] > 0) & (frame["mean"].isna() | quantiles)
     frame["basis"] = frame["basis"].map({"members": "all validated",
@@ -212,30 +230,42 @@ def _positions(frame: pd.DataFrame, who: Principal, mine: Pool, fw: Framework) -
     out = np.full(len(frame), np.nan)
     if who.member is None or not len(frame):
         return out
-    key = ["level", "code", "variant", "breakdown"]
-    obs = mine.obs[usable(mine.obs) | (mine.obs["member"] == who.member)]
-    own = obs[obs["member"] == who.member]
-    own = own[(own["status"] == "ok") & np.isfinite(own["value"].astype(float))]
-    own = own[[*key, "value"]].drop_duplicates(key, keep="last").rename(columns={"value": "own"})
-    groups = mine.groups[["grouping", "group", "member"]].drop_duplicates()
-    theirs = groups.loc[groups["member"] == who.member, ["grouping", "group"]]
-    others = obs[(obs["member"] != who.member) & usable(obs)][["member", *key, "value"]]
-    peers = others.merge(own, on=key).merge(groups, on="member").merge(
-        theirs, on=["grouping", "group"])
-    if not len(peers):
+    measure = ["level", "code", "variant", "breakdown"]
+    obs = mine.obs
+    near = obs["code"].isin(pd.unique(frame["kpi"])).to_numpy()  # only the measures asked for
+    obs = obs[near]
+    asked = frame[["level", "kpi", "variant", "breakdown"]].set_axis(measure, axis=1)
+    key, asked_key = row_keys([obs, asked], measure)
+    member = obs["member"].to_numpy(object)
+    x = obs["value"].to_numpy(float)
+    mine_rows = (member == who.member) & (obs["status"] == "ok").to_numpy() & np.isfinite(x)
+    own = pd.Series(np.flatnonzero(mine_rows), index=key[mine_rows])  # the row of each measure
+    own = own[~own.index.duplicated(keep="last")]
+    others = (member != who.member) & usable(obs).to_numpy()
+    at = own.index.get_indexer(key[others])
+    seen = at >= 0
+    x_o, m_o, at = x[others][seen], member[others][seen], at[seen]
+    if not len(at):
         return out
-    signs = {k: measure_direction(fw, *k) for k in
-             peers[["level", "code"]].drop_duplicates().itertuples(index=False, name=None)}
-    d = np.array([signs[k] for k in zip(peers["level"], peers["code"], strict=True)], float)
-    x, mine_x = peers["value"].astype(float).to_numpy(), peers["own"].astype(float).to_numpy()
-    peers["worse"] = (d * (x - mine_x) < 0) + 0.5 * (x == mine_x)
-    where = ["grouping", "group", *key]
-    share = peers.groupby(where)["worse"].agg(["sum", "size"])
-    asked = pd.MultiIndex.from_arrays([frame["grouping"], frame["group"], frame["level"],
-                                       frame["kpi"], frame["variant"], frame["breakdown"]])
-    at = share.index.get_indexer(asked)
-    found = at >= 0
-    out[found] = 100.0 * share["sum"].to_numpy()[at[found]] / share["size"].to_numpy()[at[found]]
+    levels, codes = obs["level"].to_numpy(object), obs["code"].to_numpy(object)
+    d = np.array([measure_direction(fw, levels[i], codes[i]) for i in own], float)[at]
+    own_x = x[own.to_numpy()][at]
+    worse = (d * (x_o - own_x) < 0) + 0.5 * (x_o == own_x)
+    groups = mine.groups[["grouping", "group", "member"]].drop_duplicates()
+    theirs = groups[groups["member"] == who.member][["grouping", "group"]].drop_duplicates()
+    asked_at = own.index.get_indexer(asked_key)
+    for grouping, group in theirs.itertuples(index=False, name=None):
+        inside = set(groups.loc[(groups["grouping"] == grouping) & (groups["group"] == group),
+                                "member"])
+        pick = np.fromiter((m in inside for m in m_o), bool, len(m_o))
+        total = np.bincount(at[pick], weights=worse[pick], minlength=len(own))
+        size = np.bincount(at[pick], minlength=len(own))
+        rows = ((frame["grouping"] == grouping) & (frame["group"] == group)).to_numpy() \
+            & (asked_at >= 0)
+        where = asked_at[rows]
+        counted = size[where] > 0
+        idx = np.flatnonzero(rows)[counted]
+        out[idx] = 100.0 * total[where[counted]] / size[where[counted]]
     return out
 
 
@@ -346,7 +376,8 @@ def member_gaps(session: Session, who: Principal, year: int, member: str, *,
         p = previous.obs[(previous.obs["member"] == member) & (previous.obs["level"] == "kpi")
                          & (previous.obs["variant"] == "") & (previous.obs["breakdown"] == "")]
         prev_rows = p[visible(who, p)].rename(columns={"code": "kpi"})
-        breaking = diff(previous.fw, mine.fw).breaking_kpis()
+        breaking = _of_frameworks("diff", previous.fw, mine.fw,
+                                  lambda: diff(previous.fw, mine.fw)).breaking_kpis()
     return gaps_mod.find_gaps(mine.fw, year, current, peers=peers, previous=prev_rows,
                               previous_cycle=prev_year, not_comparable=breaking,
                               catalogue=catalogue)
@@ -429,10 +460,11 @@ def trends(session: Session, who: Principal, year: int, *, since: int | None = N
             since=since, year=year))
     code = member_record(member).iso3 if member is not None else None
     old, new = pool(session, who, since, member=code), pool(session, who, year, member=code)
-    comp = comparability(old.fw, new.fw)
+    comp = _of_frameworks("comparability", old.fw, new.fw,
+                          lambda: comparability(old.fw, new.fw))
     if code is not None:
-        obs = pd.concat([old.obs, new.obs], ignore_index=True)
-        obs = obs[(obs["variant"] == "") & (obs["breakdown"] == "") & (obs["member"] == code)]
+        obs = pd.concat([o[(o["member"] == code) & (o["variant"] == "") & (o["breakdown"] == "")]
+                         for o in (old.obs, new.obs)], ignore_index=True)
         rows = member_trends(obs, who, since, year, comp, new.fw)
         return rows[rows["level"].isin(levels)].reset_index(drop=True)
     if who.sees_all:

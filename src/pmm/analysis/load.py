@@ -26,6 +26,7 @@ from pmm.analysis.observations import build, validated_members
 from pmm.assessment.cycles import framework_of, get_cycle, list_cycles
 from pmm.assessment.tables import CycleTables, cycle_tables
 from pmm.framework.model import Framework
+from pmm.i18n import language
 from pmm.scoring.kpi_values import COLUMNS as VALUE_COLUMNS
 from pmm.scoring.kpi_values import kpi_values
 from pmm.scoring.pmm import COLUMNS as SCORE_COLUMNS
@@ -67,7 +68,8 @@ def data_digest(session: Session, year: int) -> str:
 def load_cycle(session: Session, year: int, *, member: str | None = None) -> CycleData:
     """Cycle `year` with its KPI values, scores and observations (cached by data version)."""
     digest = data_digest(session, year)
-    key = (database_of(session), year, member, digest)
+    # reasons are words of the current language (`_()`): a French reader gets French ones
+    key = (database_of(session), year, member, digest, language())
     return _CACHE.get(key, lambda: _compute(session, year, member, digest))
 
 

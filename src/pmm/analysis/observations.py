@@ -10,6 +10,8 @@ reads member data from this table, through `disclosure.visible`.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
@@ -33,7 +35,7 @@ def build(year: int, fw: Framework, values: pd.DataFrame, scores: pd.DataFrame,
     """
     ok_members = set(validated)
     disclosure = kpis[["member", "kpi", "disclosure"]]
-    kv = values.merge(disclosure, on=["member", "kpi"], how="left")
+    kv = _merge_one(values, disclosure, ["member", "kpi"], "disclosure")
     default = {k.code: k.disclosure for k in fw.kpis}
     kv["disclosure"] = kv["disclosure"].fillna(kv["kpi"].map(default)).fillna("restricted")
     kv = kv.rename(columns={"kpi": "code"})
@@ -47,8 +49,8 @@ def build(year: int, fw: Framework, values: pd.DataFrame, scores: pd.DataFrame,
         sc["breakdown"] = ""
         kd = disclosure.rename(columns={"kpi": "code"}).assign(level="kpi_score")
         comp = composite_disclosure(disclosure, fw)
-        sc = sc.merge(pd.concat([kd, comp], ignore_index=True), on=["member", "level", "code"],
-                      how="left")
+        sc = _merge_one(sc, pd.concat([kd, comp], ignore_index=True),
+                        ["member", "level", "code"], "disclosure")
         sc["disclosure"] = sc["disclosure"].fillna("restricted")  # e.g. overall: be safe
         frames.append(sc)
     out = pd.concat(frames, ignore_index=True)
@@ -58,6 +60,32 @@ def build(year: int, fw: Framework, values: pd.DataFrame, scores: pd.DataFrame,
     out["reason"] = out["reason"].fillna("").astype(str)
     out.loc[~np.isfinite(out["value"]) & (out["status"] == "ok"), "status"] = "not_computable"
     return out[COLUMNS].reset_index(drop=True)
+
+
+def _merge_one(left: pd.DataFrame, right: pd.DataFrame, on: list[str], column: str
+               ) -> pd.DataFrame:
+    """`left.merge(right[on + [column]], on=on, how="left")`, as an index lookup when the right
+    keys are unique (the merge's pandas overhead was most of a principal's pool)."""
+    key_left, key_right = row_keys([left, right], on)
+    index = pd.Index(key_right)
+    if not index.is_unique:
+        return left.merge(right[[*on, column]], on=on, how="left")
+    out = left.reset_index(drop=True)
+    out[column] = right[column].reset_index(drop=True).reindex(index.get_indexer(key_left)) \
+        .to_numpy()
+    return out
+
+
+def row_keys(frames: list[pd.DataFrame], on: list[str]) -> list[np.ndarray]:
+    """One integer per row of each frame for its values of the columns `on`, equal exactly
+    where those values are (missing values equal each other, as in a merge)."""
+    sizes = np.cumsum([0] + [len(f) for f in frames])
+    key = np.zeros(sizes[-1], np.int64)
+    for name in on:  # the columns' codes in one factorisation of all the frames
+        codes, uniques = pd.factorize(pd.concat([f[name] for f in frames], ignore_index=True),
+                                      use_na_sentinel=False)
+        key = key * len(uniques) + codes
+    return [key[a:b] for a, b in itertools.pairwise(sizes)]
 
 
 def validated_members(submissions: pd.DataFrame) -> set[str]:

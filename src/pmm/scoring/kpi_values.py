@@ -107,9 +107,11 @@ def kpi_values(fw: Framework, items: pd.DataFrame, statuses: pd.DataFrame, year:
             for declared_status in ("not_applicable", "not_available"):
                 hit = status == declared_status
                 out_status[hit] = declared_status
-                label = _("not applicable") if declared_status == "not_applicable" \
-                    else _("not available")
-                reason[hit] = [f"{label}: {n}" if n else label for n in note[hit]]
+                if declared_status == "not_applicable":
+                    label, noted = _("not applicable"), _("not applicable: {note}")
+                else:
+                    label, noted = _("not available"), _("not available: {note}")
+                reason[hit] = [noted.format(note=n) if n else label for n in note[hit]]
             value = np.where(out_status == "ok", result.value, np.nan)
             frames.append(pd.DataFrame({
                 "member": members, "kpi": kpi.code, "variant": variant, "breakdown": breakdown,

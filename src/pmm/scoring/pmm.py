@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pmm.errors import PmmError
 from pmm.framework.model import (
     KPI,
     BandsRule,
@@ -68,45 +69,46 @@ def score_kpi(kpi: KPI, values: np.ndarray, unavailable: np.ndarray) -> tuple[np
     return np.asarray(score, dtype=float), grade
 
 
-def _aggregate_level(level: str, rule: LevelAggregation, children: pd.DataFrame,
-                     parents: dict[str, list[str]], weights: dict[str, float],
-                     members: list[str]) -> pd.DataFrame:
-    """Scores of one level from its children's scores (children: member, code, score, status)."""
-    table = children.pivot(index="member", columns="code", values="score").reindex(members)
-    applicable = children.pivot(index="member", columns="code", values="status") \
-        .reindex(members) != "not_applicable"
-    frames = []
-    for parent, codes in parents.items():
-        codes = [c for c in codes if c in table.columns]
-        x = table[codes].to_numpy(float) if codes else np.full((len(members), 0), np.nan)
-        usable = applicable[codes].to_numpy(bool) if codes else np.zeros((len(members), 0), bool)
-        w = np.array([weights.get(c, 1.0) for c in codes])
+def _aggregate_level(level: str, rule: LevelAggregation, x_all: np.ndarray,
+                     applicable_all: np.ndarray, children: list[str],
+                     parents: dict[str, list[str]], weights: dict[str, float]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores of one level from its children's (members × children arrays of score and of
+    "applicable"): (score, status, reason), each members × parents."""
+    n = x_all.shape[0]
+    column = {c: i for i, c in enumerate(children)}
+    score = np.full((n, len(parents)), np.nan)
+    status = np.empty((n, len(parents)), dtype=object)
+    reason = np.empty((n, len(parents)), dtype=object)
+    for j, codes in enumerate(parents.values()):
+        at = [column[c] for c in codes if c in column]
+        x = x_all[:, at]
+        usable = applicable_all[:, at]
+        w = np.array([weights.get(children[i], 1.0) for i in at])
         n_applicable = usable.sum(axis=1)
         n_scored = (~np.isnan(x) & usable).sum(axis=1)
         x = np.where(usable, x, np.nan)
         if rule.method in ("pefa_m1", "pefa_m2"):
             value = _pefa(x, rule.method)
         elif x.shape[1] == 0:
-            value = np.full(len(members), np.nan)
+            value = np.full(n, np.nan)
         else:
             with np.errstate(invalid="ignore"):
                 value = aggregate(x, w, rule.method, p=rule.power)
         with np.errstate(invalid="ignore", divide="ignore"):
             coverage = np.where(n_applicable > 0, n_scored / np.maximum(n_applicable, 1), 0.0)
-        status = np.where(n_applicable == 0, "not_applicable",
-                          np.where((coverage < rule.min_coverage) | (n_scored == 0),
-                                   "insufficient_data", "ok"))
-        reason = np.where(
-            status == "ok", "",
-            np.where(status == "not_applicable", f"no applicable {_child(level)}",
-                     [f"{s} of {a} applicable {_child(level)}s scored; "
-                      f"{rule.min_coverage:.0%} needed" for s, a in zip(n_scored, n_applicable,
-                                                                         strict=True)]))
-        frames.append(pd.DataFrame({
-            "member": members, "level": level, "code": parent, "value": np.nan,
-            "score": np.where(status == "ok", value, np.nan), "grade": "", "status": status,
-            "reason": reason}))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+        none = n_applicable == 0
+        ok = ~none & ~((coverage < rule.min_coverage) | (n_scored == 0))
+        status[:, j] = np.where(none, "not_applicable", np.where(ok, "ok", "insufficient_data"))
+        why = np.full(n, "", dtype=object)
+        why[none] = f"no applicable {_child(level)}"
+        short = ~none & ~ok
+        why[short] = [f"{s} of {a} applicable {_child(level)}s scored; "
+                      f"{rule.min_coverage:.0%} needed"
+                      for s, a in zip(n_scored[short], n_applicable[short], strict=True)]
+        reason[:, j] = why
+        score[:, j] = np.where(ok, value, np.nan)
+    return score, status, reason
 
 
 def _pefa(x: np.ndarray, method: str) -> np.ndarray:
@@ -129,52 +131,84 @@ def score_cycle(fw: Framework, values: pd.DataFrame, weight_set: str | None = No
 
     `values` is the output of `kpi_values`; only headline values (no variant, no breakdown) are
     scored. Returns member, level (kpi, outcome, dimension, overall), code, value, score (0–100),
-    grade (bands rules), status and reason.
+    grade (bands rules), status and reason: every KPI's rows (members in order), then every
+    outcome's, dimension's and the overall's.
     """
-    head = values[(values["variant"] == "") & (values["breakdown"] == "")]
-    members = sorted(head["member"].unique())
     weights = fw.aggregation.weight_sets.get(weight_set, {}) if weight_set else {}
     if weight_set and weight_set not in fw.aggregation.weight_sets:
-        from pmm.errors import PmmError
-
         known = ", ".join(fw.aggregation.weight_sets) or "none"
         raise PmmError(f"weight set '{weight_set}' is not defined by {fw.id} (defined: {known})")
-    frames = []
-    for kpi in fw.kpis:
-        rows = head[head["kpi"] == kpi.code].set_index("member").reindex(members)
-        status = rows["status"].fillna("not_computable").to_numpy(object)
-        v = rows["value"].to_numpy(float)
-        unavailable = np.isin(status, ("not_available", "not_computable"))
-        score, grade = score_kpi(kpi, np.where(status == "ok", v, np.nan), unavailable)
-        score = np.where(status == "not_applicable", np.nan, score)
-        grade = np.where(status == "not_applicable", "", grade)
-        reason = rows["reason"].fillna("").to_numpy(object)
-        insufficient = _("insufficient information (D*): {reason}")
-        reason = np.where(grade == "D*", [insufficient.format(reason=r) for r in reason], reason)
-        frames.append(pd.DataFrame({
-            "member": members, "level": "kpi", "code": kpi.code, "value": v, "score": score,
-            "grade": grade, "status": status, "reason": reason}))
-    kpis = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    out = [kpis]
+    # one members × KPIs table of value, status and reason; then numpy, one KPI column at a time
+    head = values[(values["variant"] == "") & (values["breakdown"] == "")]
+    members = sorted(head["member"].unique())
+    codes = [k.code for k in fw.kpis]
+    row = pd.Index(members).get_indexer(head["member"])
+    col = pd.Index(codes).get_indexer(head["kpi"])
+    known_kpi = col >= 0
+    row, col = row[known_kpi], col[known_kpi]
+    if len(np.unique(row * len(codes) + col)) < len(row):
+        raise ValueError("values hold more than one headline value for a member and KPI")
+    shape = (len(members), len(codes))
+    v = np.full(shape, np.nan)
+    status = np.full(shape, "not_computable", dtype=object)
+    reason = np.full(shape, "", dtype=object)
+    v[row, col] = head["value"].to_numpy(float)[known_kpi]
+    given = head["status"].to_numpy(object)[known_kpi]
+    status[row, col] = np.where(pd.isna(given), "not_computable", given)
+    why = head["reason"].to_numpy(object)[known_kpi]
+    reason[row, col] = np.where(pd.isna(why), "", why)
+    score = np.full(shape, np.nan)
+    grade = np.full(shape, "", dtype=object)
+    insufficient = _("insufficient information (D*): {reason}")
+    for j, kpi in enumerate(fw.kpis):
+        s = status[:, j]
+        unavailable = np.isin(s, ("not_available", "not_computable"))
+        sc, gr = score_kpi(kpi, np.where(s == "ok", v[:, j], np.nan), unavailable)
+        na = s == "not_applicable"
+        score[:, j] = np.where(na, np.nan, sc)
+        gr = np.where(na, "", gr)
+        grade[:, j] = gr
+        starred = gr == "D*"
+        if starred.any():
+            reason[starred, j] = [insufficient.format(reason=r) for r in reason[starred, j]]
+    parts = [("kpi", codes, v, score, grade, status, reason)]
     agg = fw.aggregation
     kpi_weights = {k.code: weights.get(k.code, k.weight) for k in fw.kpis}
-    outcomes = None
+    children, x, applicable = codes, score, status != "not_applicable"
+    levels = []
     if agg.outcome is not None:
-        parents = {o.code: [k.code for k in fw.kpis_of_outcome(o.code)] for o in fw.outcomes}
-        outcomes = _aggregate_level("outcome", agg.outcome, kpis, parents, kpi_weights, members)
-        out.append(outcomes)
-    dimensions = None
-    if agg.dimension is not None and outcomes is not None:
-        parents = {d.code: [o.code for o in fw.outcomes_of_dimension(d.code)]
-                   for d in fw.dimensions}
-        o_weights = {o.code: weights.get(o.code, o.weight) for o in fw.outcomes}
-        dimensions = _aggregate_level("dimension", agg.dimension, outcomes, parents, o_weights,
-                                      members)
-        out.append(dimensions)
-    if agg.overall is not None and dimensions is not None:
-        d_weights = {d.code: weights.get(d.code, d.weight) for d in fw.dimensions}
-        out.append(_aggregate_level("overall", agg.overall, dimensions,
-                                    {"overall": [d.code for d in fw.dimensions]}, d_weights,
-                                    members))
-    return pd.concat(out, ignore_index=True)[COLUMNS]
+        levels.append(("outcome", agg.outcome,
+                       {o.code: [k.code for k in fw.kpis_of_outcome(o.code)] for o in fw.outcomes},
+                       kpi_weights))
+        if agg.dimension is not None:
+            levels.append(("dimension", agg.dimension,
+                           {d.code: [o.code for o in fw.outcomes_of_dimension(d.code)]
+                            for d in fw.dimensions},
+                           {o.code: weights.get(o.code, o.weight) for o in fw.outcomes}))
+            if agg.overall is not None:
+                levels.append(("overall", agg.overall,
+                               {"overall": [d.code for d in fw.dimensions]},
+                               {d.code: weights.get(d.code, d.weight) for d in fw.dimensions}))
+    for level, rule, parents, w in levels:
+        x, st, why_agg = _aggregate_level(level, rule, x, applicable, children, parents, w)
+        nothing = np.full(x.shape, np.nan)
+        parts.append((level, list(parents), nothing, x, np.full(x.shape, "", dtype=object), st,
+                      why_agg))
+        children, applicable = list(parents), st != "not_applicable"
+    return _frame(members, parts)
 
+
+def _frame(members: list[str], parts: list[tuple]) -> pd.DataFrame:  # type: ignore[type-arg]
+    """One long frame from (level, codes, value, score, grade, status, reason) blocks of
+    members × codes arrays, code-major (every member of the first code, then the next)."""
+    n = len(members)
+    cols: dict[str, list[np.ndarray]] = {c: [] for c in COLUMNS}
+    for level, codes, value, score, grade, status, reason in parts:
+        k = len(codes)
+        cols["member"].append(np.tile(np.asarray(members, dtype=object), k))
+        cols["level"].append(np.full(n * k, level, dtype=object))
+        cols["code"].append(np.repeat(np.asarray(codes, dtype=object), n))
+        for name, block in (("value", value), ("score", score), ("grade", grade),
+                            ("status", status), ("reason", reason)):
+            cols[name].append(block.T.reshape(-1))
+    return pd.DataFrame({c: np.concatenate(cols[c]) for c in COLUMNS})

@@ -26,9 +26,9 @@ from pmm.analysis.memo import Memo, database_of
 from pmm.analysis.support import Support, load_support
 from pmm.assessment.cycles import framework_of, get_cycle
 from pmm.conventions import neutralise_row
-from pmm.errors import NotFound, PmmError
+from pmm.errors import NotFound, PermissionDenied, PmmError
 from pmm.framework.model import Framework
-from pmm.i18n import _
+from pmm.i18n import _, use_locale
 from pmm.members import INCOME_GROUPS, REGIONS
 from pmm.members import member as member_record
 from pmm.publish import charts as specs
@@ -131,6 +131,9 @@ def _peer_rows(frames: dict[str, pd.DataFrame], groups: dict[str, str]) -> dict[
 # A member's page is derived from the two cycles' data and latest releases (trends read the
 # previous cycle), who reads it and the language: kept per process under exactly those inputs,
 # read again in each request (`pmm.analysis.memo`), so a page asked again costs a few queries.
+# "Who" is the reader's audience, not the user: the policy (`pmm.access`) reads a principal's
+# role, member and assigned reviews, and its user name only to name it in messages, none of
+# which the page keeps (`_trends`, `_gaps`), so two users alike share one page.
 _PAGES: Memo[MemberResults] = Memo(256)
 
 
@@ -145,10 +148,16 @@ def member_results(session: Session, who: Principal, year: int, code: str, lang:
                    ) -> MemberResults:
     """Everything the member's results page shows, read through the analysis API as `who`
     (shared between requests: callers only read it)."""
-    key = (database_of(session), code, lang, who.username, who.role, who.member, who.assigned,
+    key = (database_of(session), code, lang, who.role, who.member, who.assigned,
            _inputs(session, year), _inputs(session, previous_year(session, year)),
            rel_mod.current_rules(session) if who.sees_all else None)
-    return _PAGES.get(key, lambda: _member_results(session, who, year, code, lang))
+    return _PAGES.get(key, lambda: _in_language(session, who, year, code, lang))
+
+
+def _in_language(session: Session, who: Principal, year: int, code: str, lang: str
+                 ) -> MemberResults:
+    with use_locale(lang):  # every word of the page, reasons computed below included
+        return _member_results(session, who, year, code, lang)
 
 
 def _member_results(session: Session, who: Principal, year: int, code: str, lang: str
@@ -195,8 +204,30 @@ def _scores(out: MemberResults, fw: Framework, scores: pd.DataFrame, peers: dict
                                "peer": row["region_mean"]})
     if chart_rows:
         title = _("Dimension scores (bars) and the mean of the region (ticks)")
-        out.charts["dimensions"] = Chart(charts.svg(specs.dimension_scores(chart_rows, title)),
+        out.charts["dimensions"] = Chart(_draw(specs.dimension_scores(chart_rows, title)),
                                          title, "scores")
+
+
+def _draw(spec: specs.Spec) -> Any:
+    """The chart as inline SVG, its axis and legend labels whole: the page's chart widens a
+    little instead of cutting names short (finding where to cut, a text measure per letter, was
+    two thirds of drawing it: ~120 ms of the dimension chart, ~40 ms left). Its title is the
+    figure's caption on the page, so the drawing leaves it out (another quarter)."""
+    whole = {"labelLimit": 0}
+    spec = {k: v for k, v in spec.items() if k != "title"}
+    spec["config"] = {**spec.get("config", {}), "axis": whole, "legend": whole}
+    if "layer" in spec:
+        spec["layer"] = [_whole_labels(layer) for layer in spec["layer"]]
+    return charts.svg(spec)
+
+
+def _whole_labels(layer: dict) -> dict:
+    encoding = layer.get("encoding", {})
+    axis = encoding.get("y", {}).get("axis")
+    if not isinstance(axis, dict) or "labelLimit" not in axis:
+        return layer
+    y = {**encoding["y"], "axis": {**axis, "labelLimit": 0}}
+    return {**layer, "encoding": {**encoding, "y": y}}
 
 
 def _score_row(code: str, name: str, s: Any, peers: dict, level: str) -> dict:
@@ -247,13 +278,16 @@ def _kpis(out: MemberResults, fw: Framework, scores: pd.DataFrame, peers: dict,
     if dist:
         title = _("KPI values (dots) against the quartiles (bars) and median (ticks) of the "
                   "region, for KPIs in percent")
-        out.charts["kpis"] = Chart(charts.svg(specs.distribution(dist, title)), title, "kpis")
+        out.charts["kpis"] = Chart(_draw(specs.distribution(dist, title)), title, "kpis")
 
 
 def _trends(out: MemberResults, session: Session, who: Principal, fw: Framework, year: int,
             code: str, lang: str) -> None:
     try:
         frame = api.trends(session, who, year, member=code, levels=LEVELS)
+    except PermissionDenied:  # its message names the user: the page is shared by its audience
+        out.trend_note = _("You may not see values of {member} to compare.").format(member=code)
+        return
     except PmmError as exc:  # no earlier cycle, or nothing of the member in it
         out.trend_note = str(exc)
         return
@@ -279,7 +313,7 @@ def _trends(out: MemberResults, session: Session, who: Principal, fw: Framework,
             .format(member=code)
     if chart_rows:
         title = _("Dimension scores, previous cycle and this one")
-        out.charts["trends"] = Chart(charts.svg(specs.trend(chart_rows, title)), title,
+        out.charts["trends"] = Chart(_draw(specs.trend(chart_rows, title)), title,
                                      "trends")
 
 
@@ -294,6 +328,10 @@ def _gaps(out: MemberResults, session: Session, who: Principal, fw: Framework, y
             .format(fw=fw.id)
     try:
         frame = api.member_gaps(session, who, year, code, catalogue=catalogue)
+    except PermissionDenied:  # as in `_trends`: no user name in a shared page
+        out.gap_note = _("You may not see the values of {member} its gaps are found from.") \
+            .format(member=code)
+        return
     except PmmError as exc:
         out.gap_note = str(exc)
         return
