@@ -249,3 +249,29 @@ def test_a_key_names_everything_the_fragment_derives_from() -> None:
                                 build_id="another deploy")):
         assert other != base
     assert len(fragments.build()) == 64
+
+
+def test_readers_arriving_together_get_one_rendering(small: Platform) -> None:
+    """Many readers opening the same cold page at once (right after a release) in one worker:
+    one renders it, the others wait for it and get the same content."""
+    _empty(small.url)
+    app = small.new_app()
+    clients = [_client(app, small.url, user) for user in ("ncp-fra",) * 4 + (None,) * 4]
+    start = threading.Barrier(len(clients))
+    pages: list[str] = []
+
+    def read(client: TestClient) -> None:
+        start.wait()
+        answer = client.get("/results/2024")
+        assert answer.status_code == 200
+        pages.append(_main(answer.text))
+
+    threads = [threading.Thread(target=read, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # the same shared content; the NCP's page has its own member's links above it
+    assert len(pages) == len(clients) and len(set(pages)) == 2
+    assert app.state.fragments.stats["rendered"] == 1
+    assert _rows(small.url, "results") == 1

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
@@ -20,26 +21,38 @@ T = TypeVar("T")
 
 
 class Memo(Generic[T]):
-    """A least-recently-used map from key to value, safe for the web's worker threads (two
-    threads missing the same key may both compute it; the values are equal)."""
+    """A least-recently-used map from key to value, safe for the web's worker threads: threads
+    missing the same key at once compute it once (the others wait for it: many readers arriving
+    together right after a release do not each compute the same page)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, T] = OrderedDict()
         self._lock = threading.Lock()
+        self._making = Flights()
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        found = self._find(key)
+        if found is not None:
+            return found[0]
+        with self._making.of(key):  # per key: other keys need not wait
+            found = self._find(key)  # made by the thread this one waited for
+            if found is not None:
+                return found[0]
+            value = make()
+            with self._lock:
+                self._items[key] = value
+                self._items.move_to_end(key)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return value
+
+    def _find(self, key: Hashable) -> tuple[T] | None:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
-        value = make()  # outside the lock: other keys need not wait
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
+                return (self._items[key],)
+        return None
 
     def clear(self) -> None:
         with self._lock:
@@ -47,6 +60,31 @@ class Memo(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class Flights:
+    """One lock per key being made, dropped when no thread holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locks: dict[Hashable, list] = {}  # key: [lock, threads holding or waiting]
+
+    @contextmanager
+    def of(self, key: Hashable) -> Iterator[None]:
+        with self._lock:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._locks[key]
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 def database_of(session: Session) -> str:

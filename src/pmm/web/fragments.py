@@ -34,6 +34,7 @@ import struct
 import threading
 import zlib
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -50,6 +51,7 @@ from sqlalchemy.orm import Session
 import pmm
 from pmm.access import Principal
 from pmm.analysis import release as rel_mod
+from pmm.analysis.memo import Flights
 from pmm.errors import PmmError
 from pmm.store.engine import transaction
 from pmm.store.models import Fragment as FragmentRow
@@ -140,6 +142,7 @@ class Fragments:
         self._items: OrderedDict[str, Fragment] = OrderedDict()
         self._used = 0
         self._lock = threading.Lock()
+        self._making = Flights()
 
     def get(self, session: Session, key: str) -> Fragment | None:
         """The fragment under `key`: from this process, else from the table (read in the
@@ -166,6 +169,19 @@ class Fragments:
         self._remember(found)
         self.stats["shared"] += 1
         return found
+
+    def get_or_make(self, session: Session, kind: str, key: str,
+                    make: Callable[[], str]) -> Fragment:
+        """The fragment under `key`, rendered by `make` (reading through `session`) when neither
+        this process nor the table has it; threads of this process asking for the same key at
+        once render it once (readers arriving together after a release wait for the first)."""
+        found = self.get(session, key)
+        if found is not None:
+            return found
+        with self._making.of(key):
+            with self._lock:
+                found = self._items.get(key)  # rendered by the thread this one waited for
+            return found if found is not None else self.put(kind, key, make())
 
     def put(self, kind: str, key: str, html: str) -> Fragment:
         """Keep a fragment just rendered (in this process and, within the size limit, in the

@@ -121,13 +121,10 @@ def results(year: Year, by: str = "region", release: ReleaseNumber = None,
             "results", year, fragments.release_key(rel),
             [(r.number, r.created_at, r.withdrawn_at) for r in all_releases], by,
             release is None, ctx.lang, ctx.principal.sees_all)
-        found = cache.get(session, key)
-        if found is None:
-            html = _results_content(ctx, session, year, by, release, rel, all_releases, title)
+        found = cache.get_or_make(session, "results", key, lambda: _results_content(
+            ctx, session, year, by, release, rel, all_releases, title))
         own = ctx.principal.member if ctx.principal.role in MEMBER_ROLES else None
         own = own if own and own in members_of(rel) else None
-    if found is None:
-        found = cache.put("results", key, html)
     return fragments.respond(ctx, found, title, lead="public/results_lead.html", year=year,
                              own=own)
 
@@ -219,13 +216,10 @@ def member_page(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
             "member_results", year, code, ctx.lang, fragments.audience(who),
             _cycle_inputs(session, year), _cycle_inputs(session, _previous(session, year)),
             rel_mod.current_rules(session) if who.sees_all else None)
-        found = cache.get(session, key)
-        if found is None:
-            data = member_results(session, who, year, code, ctx.lang)
-            html = fragments.render_fragment("results/member_content.html", r=data, fmt=number,
-                                             title=title)
-    if found is None:
-        found = cache.put("member_results", key, html)
+        found = cache.get_or_make(
+            session, "member_results", key, lambda: fragments.render_fragment(
+                "results/member_content.html", fmt=number, title=title,
+                r=member_results(session, who, year, code, ctx.lang)))
     return fragments.respond(ctx, found, title)
 
 
