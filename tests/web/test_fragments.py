@@ -12,6 +12,7 @@ import datetime as dt
 import gzip
 import re
 import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -251,12 +252,23 @@ def test_a_key_names_everything_the_fragment_derives_from() -> None:
     assert len(fragments.build()) == 64
 
 
-def test_readers_arriving_together_get_one_rendering(small: Platform) -> None:
+def test_readers_arriving_together_get_one_rendering(small: Platform, monkeypatch) -> None:
     """Many readers opening the same cold page at once (right after a release) in one worker:
-    one renders it, the others wait for it and get the same content."""
+    one renders it, the others wait for it and get the same content (more readers than the
+    database pool has connections: the one rendering stores the fragment after its read, not
+    holding a second connection while the waiting ones hold theirs)."""
+    from pmm.web import pages_results
+
+    render = pages_results._results_content
+
+    def slow(*args, **kwargs) -> str:  # type: ignore[no-untyped-def]
+        time.sleep(1)  # every other reader arrives meanwhile and waits, holding its connection
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(pages_results, "_results_content", slow)
     _empty(small.url)
     app = small.new_app()
-    clients = [_client(app, small.url, user) for user in ("ncp-fra",) * 4 + (None,) * 4]
+    clients = [_client(app, small.url, user) for user in ("ncp-fra",) * 10 + (None,) * 10]
     start = threading.Barrier(len(clients))
     pages: list[str] = []
 

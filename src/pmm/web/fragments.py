@@ -170,34 +170,46 @@ class Fragments:
         self.stats["shared"] += 1
         return found
 
-    def get_or_make(self, session: Session, kind: str, key: str,
-                    make: Callable[[], str]) -> Fragment:
+    def get_or_make(self, session: Session, key: str, make: Callable[[], str]
+                    ) -> tuple[Fragment, bool]:
         """The fragment under `key`, rendered by `make` (reading through `session`) when neither
-        this process nor the table has it; threads of this process asking for the same key at
-        once render it once (readers arriving together after a release wait for the first)."""
+        this process nor the table has it, and whether it was rendered here. Threads of this
+        process asking for the same key at once render it once (readers arriving together after
+        a release wait for the first). The caller stores what it rendered with `share` AFTER
+        its read transaction: writing now would take a second connection from the pool, whose
+        connections the waiting threads hold."""
         found = self.get(session, key)
         if found is not None:
-            return found
+            return found, False
         with self._making.of(key):
             with self._lock:
                 found = self._items.get(key)  # rendered by the thread this one waited for
-            return found if found is not None else self.put(kind, key, make())
+            if found is not None:
+                return found, False
+            fragment = Fragment.of(key, make())
+            self.stats["rendered"] += 1
+            self._remember(fragment)
+            return fragment, True
 
     def put(self, kind: str, key: str, html: str) -> Fragment:
-        """Keep a fragment just rendered (in this process and, within the size limit, in the
-        table for every worker). The table is a cache: failing to write it is logged, and the
-        page is served all the same."""
+        """Keep a fragment just rendered (in this process and in the table: `share`)."""
         fragment = Fragment.of(key, html)
         self.stats["rendered"] += 1
         self._remember(fragment)
+        self.share(kind, fragment)
+        return fragment
+
+    def share(self, kind: str, fragment: Fragment) -> None:
+        """Store a fragment rendered here in the table for every worker, within the size limit.
+        The table is a cache: failing to write it is logged, and the page is served all the
+        same."""
         if len(fragment.html) > self.max_bytes:
-            return fragment
+            return
         try:
             with transaction(self.url) as session:
                 self._insert(session, kind, fragment)
         except (PmmError, SQLAlchemyError) as exc:
-            log.warning("fragment %s not kept in the database: %s", key, exc)
-        return fragment
+            log.warning("fragment %s not kept in the database: %s", fragment.key, exc)
 
     def _insert(self, session: Session, kind: str, fragment: Fragment) -> None:
         dialect = session.get_bind().dialect.name

@@ -121,10 +121,12 @@ def results(year: Year, by: str = "region", release: ReleaseNumber = None,
             "results", year, fragments.release_key(rel),
             [(r.number, r.created_at, r.withdrawn_at) for r in all_releases], by,
             release is None, ctx.lang, ctx.principal.sees_all)
-        found = cache.get_or_make(session, "results", key, lambda: _results_content(
+        found, made = cache.get_or_make(session, key, lambda: _results_content(
             ctx, session, year, by, release, rel, all_releases, title))
         own = ctx.principal.member if ctx.principal.role in MEMBER_ROLES else None
         own = own if own and own in members_of(rel) else None
+    if made:
+        cache.share("results", found)
     return fragments.respond(ctx, found, title, lead="public/results_lead.html", year=year,
                              own=own)
 
@@ -216,10 +218,11 @@ def member_page(year: Year, member: str, ctx: Ctx = Depends(guard)) -> Response:
             "member_results", year, code, ctx.lang, fragments.audience(who),
             _cycle_inputs(session, year), _cycle_inputs(session, _previous(session, year)),
             rel_mod.current_rules(session) if who.sees_all else None)
-        found = cache.get_or_make(
-            session, "member_results", key, lambda: fragments.render_fragment(
-                "results/member_content.html", fmt=number, title=title,
-                r=member_results(session, who, year, code, ctx.lang)))
+        found, made = cache.get_or_make(session, key, lambda: fragments.render_fragment(
+            "results/member_content.html", fmt=number, title=title,
+            r=member_results(session, who, year, code, ctx.lang)))
+    if made:
+        cache.share("member_results", found)
     return fragments.respond(ctx, found, title)
 
 
