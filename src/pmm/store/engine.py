@@ -135,16 +135,21 @@ def _sqlite_pragmas(dbapi_connection: Any) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-        # persistent in the file once set; a no-op for ":memory:"; a read-only file keeps its
-        # journal mode (reading still works)
-        with contextlib.suppress(sqlite3.OperationalError):
-            cursor.execute("PRAGMA journal_mode=WAL")
+        # persistent in the file once set, so set only when the file is not in WAL yet: setting
+        # it again on every connection re-initialises the WAL under the other processes' feet
+        # (seen here as "database disk image is malformed" with two workers writing); a no-op
+        # for ":memory:"; a read-only file keeps its journal mode (reading still works)
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()
+        if mode is None or str(mode[0]).lower() not in ("wal", "memory"):
+            with contextlib.suppress(sqlite3.OperationalError):
+                cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+_VERIFIED: set[tuple[str, int, int]] = set()  # SQLite files already read (path, device, inode)
 
 
 def _check_sqlite_file(database: str | None, url: str) -> None:
@@ -157,6 +162,19 @@ def _check_sqlite_file(database: str | None, url: str) -> None:
         raise PmmError(_("Database URL {url!r}: {path} is a folder, not an SQLite database "
                          "file.").format(url=display_url(url), path=path))
     try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return  # a new database is created there
+    except OSError:
+        stat = None
+    known = (str(path.resolve()), stat.st_dev, stat.st_ino) if stat is not None else None
+    if known in _VERIFIED:
+        # Read once per file and process: closing any descriptor of the file drops every POSIX
+        # lock this process holds on it, those of SQLite's open connections in other threads
+        # included (a new engine after `dispose` while they work: "database disk image is
+        # malformed" for the next reader, https://www.sqlite.org/howtocorrupt.html, 2.2).
+        return
+    try:
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_HEADER))
     except FileNotFoundError:
@@ -164,6 +182,8 @@ def _check_sqlite_file(database: str | None, url: str) -> None:
     except OSError as exc:
         raise PmmError(_("Database URL {url!r}: {path} cannot be read ({error}).").format(
             url=display_url(url), path=path, error=exc.strerror)) from None
+    if head == SQLITE_HEADER and known is not None:
+        _VERIFIED.add(known)
     if head and head != SQLITE_HEADER:
         raise PmmError(_("Database URL {url!r}: {path} is not an SQLite database (it starts with "
                          "{start!r}); give the database file, e.g. sqlite:///pmm.db, not a data "
