@@ -133,6 +133,20 @@ RELEASE_ROUTES = ("results index", "results (public)", "results by income", "res
                   "member results")
 
 
+async def timed_get(client: httpx.AsyncClient, label: str, path: str, headers: dict,
+                    timings: dict[str, list[float]], errors: Counter[str]) -> None:
+    """GET `path`, its time added to `timings[label]`; a status >= 400 or a transport error
+    counted in `errors`."""
+    start = time.perf_counter()
+    try:
+        answer = await client.get(path, headers=headers)
+        if answer.status_code >= 400:
+            errors[f"{label}: HTTP {answer.status_code}"] += 1
+    except httpx.HTTPError as exc:
+        errors[f"{label}: {type(exc).__name__}"] += 1
+    timings[label].append(time.perf_counter() - start)
+
+
 async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds: float,
                     think: float = 0.0) -> tuple[dict[str, list[float]], Counter[str], float]:
     timings: dict[str, list[float]] = defaultdict(list)
@@ -149,14 +163,7 @@ async def run_phase(base: str, users: list[list[tuple[str, str, dict]]], seconds
             while time.perf_counter() < stop:
                 label, path, headers = steps[i % len(steps)]
                 i += 1
-                start = time.perf_counter()
-                try:
-                    answer = await client.get(path, headers=headers)
-                    if answer.status_code >= 400:
-                        errors[f"{label}: HTTP {answer.status_code}"] += 1
-                except httpx.HTTPError as exc:
-                    errors[f"{label}: {type(exc).__name__}"] += 1
-                timings[label].append(time.perf_counter() - start)
+                await timed_get(client, label, path, headers, timings, errors)
                 if think:
                     await asyncio.sleep(pause.uniform(0, 2 * think))
 
@@ -181,14 +188,7 @@ async def first_views(base: str, users: list[list[tuple[str, str, dict]]]
                 if key in seen:  # a user repeated to reach --users: not a first view
                     continue
                 seen.add(key)
-                start = time.perf_counter()
-                try:
-                    answer = await client.get(path, headers=headers)
-                    if answer.status_code >= 400:
-                        errors[f"{label}: HTTP {answer.status_code}"] += 1
-                except httpx.HTTPError as exc:
-                    errors[f"{label}: {type(exc).__name__}"] += 1
-                timings[label].append(time.perf_counter() - start)
+                await timed_get(client, label, path, headers, timings, errors)
 
         began = time.perf_counter()
         await asyncio.gather(*(user(steps) for steps in users))
